@@ -1,0 +1,3 @@
+from chorale.cli import main
+
+main()

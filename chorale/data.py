@@ -1,0 +1,227 @@
+"""Load and write chorale CSVs in the layout of the public JSB Chorales release.
+
+A dataset is a folder with train/, valid/ and test/ subfolders of `chorale_NNN.csv` files
+(header `note0,note1,note2,note3`, one row per 16th note, MIDI pitch or 0 for a rest),
+optionally with a `manifest.csv`. `load` also reads one split folder, one CSV, or a
+`.tgz`/`.tar.gz`/`.zip` archive of that layout, and validates everything strictly: a
+bad file is reported with its name, line, column and value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from chorale import ChoraleError
+from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST
+from chorale.files import atomic_write, bundled
+
+SPLITS = ("train", "valid", "test")
+HEADER = ",".join(COLUMNS)
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".zip")
+MAX_MEMBER_BYTES = 10_000_000  # a chorale CSV is a few kB; refuse archive bombs
+
+
+@dataclass(frozen=True)
+class Chorale:
+    name: str  # where it came from, e.g. "train/chorale_000.csv"
+    notes: np.ndarray  # (steps, 4) MIDI pitches, 0 = rest
+
+
+@dataclass
+class Dataset:
+    source: str
+    splits: dict[str, list[Chorale]]
+    manifest: str | None = field(default=None, repr=False)  # manifest.csv text, if any
+
+    def __getitem__(self, split: str) -> list[Chorale]:
+        if split not in self.splits:
+            have = ", ".join(self.splits) or "none"
+            raise ChoraleError(f"{self.source}: no '{split}' split (it has: {have})")
+        return self.splits[split]
+
+    def notes(self, split: str) -> list[np.ndarray]:
+        return [c.notes for c in self[split]]
+
+    def fingerprint(self) -> str:
+        """A short hash of every split's notes: identifies the data a model was trained on."""
+        h = hashlib.sha256()
+        for split in sorted(self.splits):
+            for c in self.splits[split]:
+                h.update(split.encode())
+                h.update(np.ascontiguousarray(c.notes, dtype=np.int16).tobytes())
+        return h.hexdigest()[:16]
+
+
+def parse_csv(text: str, name: str) -> np.ndarray:
+    """Parse and validate one chorale CSV; return its (steps, 4) int32 notes."""
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise ChoraleError(f"{name}: empty file")
+    header, _, body = text.partition("\n")
+    if header.strip().replace(" ", "") != HEADER:
+        raise ChoraleError(f"{name}: line 1: expected header '{HEADER}', got '{header.strip()[:60]}'")
+    if not body.strip():
+        raise ChoraleError(f"{name}: no rows after the header")
+    try:
+        notes = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.int64, ndmin=2)
+    except ValueError:
+        _raise_first_bad_cell(body, name)
+        raise  # unreachable: the scan above always finds the cell loadtxt refused
+    bad = (notes != REST) & ((notes < MIDI_LOW) | (notes > MIDI_HIGH))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ChoraleError(
+            f"{name}: line {_line_of(body, row)}, column {COLUMNS[col]}: pitch {notes[row, col]} "
+            f"is not 0 (rest) or a MIDI note {MIDI_LOW}..{MIDI_HIGH}"
+        )
+    return notes.astype(np.int32)
+
+
+def _line_of(body: str, row: int) -> int:
+    """1-based file line of data row `row` (blank lines are skipped by loadtxt)."""
+    seen = -1
+    for i, line in enumerate(body.split("\n")):
+        seen += bool(line.strip())
+        if seen == row:
+            return i + 2
+    return row + 2
+
+
+def _raise_first_bad_cell(body: str, name: str) -> None:
+    for i, line in enumerate(body.split("\n"), start=2):
+        if not line.strip():
+            continue
+        cells = line.strip().split(",")
+        if len(cells) != N_VOICES:
+            raise ChoraleError(f"{name}: line {i}: expected {N_VOICES} values, got {len(cells)}")
+        for col, cell in zip(COLUMNS, cells):
+            cell = cell.strip()
+            if not cell:
+                raise ChoraleError(f"{name}: line {i}, column {col}: empty cell")
+            if not cell.isdigit():
+                raise ChoraleError(f"{name}: line {i}, column {col}: '{cell[:20]}' is not a whole number")
+    raise ChoraleError(f"{name}: cannot be read as CSV")
+
+
+def read_csv(path) -> np.ndarray:
+    """Read and validate one chorale CSV file."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChoraleError(f"{path}: not a text file") from None
+    except OSError as e:
+        raise ChoraleError(f"{path}: cannot read ({e.strerror})") from None
+    return parse_csv(text, str(path))
+
+
+def write_csv(path, notes: np.ndarray) -> None:
+    """Write a (steps, 4) grid as a JSB-style CSV, atomically."""
+    notes = np.asarray(notes)
+    with atomic_write(path, newline="") as f:
+        f.write(HEADER + "\n")
+        np.savetxt(f, notes, fmt="%d", delimiter=",")
+
+
+def load(path=None) -> Dataset:
+    """Load a dataset folder, a split folder, one CSV, or an archive; None is the bundled dataset."""
+    path = Path(path) if path is not None else bundled("chorales")
+    if not path.exists():
+        raise ChoraleError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return _load_folder(path)
+    if path.name.lower().endswith(ARCHIVE_SUFFIXES):
+        return _load_archive(path)
+    if path.suffix.lower() == ".csv":
+        return Dataset(str(path), {"all": [Chorale(path.name, read_csv(path))]})
+    raise ChoraleError(f"{path}: expected a dataset folder, a .csv file or a .tgz/.zip archive")
+
+
+def _load_folder(path: Path) -> Dataset:
+    splits = {s: sorted((path / s).glob("*.csv")) for s in SPLITS if (path / s).is_dir()}
+    if splits:
+        found = {s: [Chorale(f"{s}/{f.name}", read_csv(f)) for f in files] for s, files in splits.items()}
+        manifest = path / "manifest.csv"
+        text = manifest.read_text() if manifest.is_file() else None
+    else:  # a single split folder
+        files = sorted(f for f in path.glob("*.csv") if f.name != "manifest.csv")
+        key = path.name if path.name in SPLITS else "all"
+        found = {key: [Chorale(f.name, read_csv(f)) for f in files]}
+        text = None
+    if not any(found.values()):
+        raise ChoraleError(f"{path}: no chorale CSV files found (expected train/, valid/, test/ folders of CSVs)")
+    return Dataset(str(path), found, text)
+
+
+def _archive_members(path: Path):
+    """Yield (member name, bytes) for each regular file, refusing unsafe members."""
+    try:
+        if path.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as z:
+                for info in z.infolist():
+                    if not info.is_dir():
+                        _check_member(path, info.filename, info.file_size)
+                        yield info.filename, z.read(info)
+        else:
+            with tarfile.open(path, "r:gz") as t:
+                for m in t:
+                    if m.isdir():
+                        continue
+                    if not m.isfile():
+                        raise ChoraleError(f"{path}: member '{m.name}' is a link or device; refusing the archive")
+                    _check_member(path, m.name, m.size)
+                    yield m.name, t.extractfile(m).read()
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+        raise ChoraleError(f"{path}: not a readable archive ({e})") from None
+
+
+def _check_member(archive: Path, name: str, size: int) -> None:
+    norm = posixpath.normpath(name.replace("\\", "/"))
+    if name.startswith(("/", "\\")) or norm == ".." or norm.startswith("../") or ":" in name.split("/")[0]:
+        raise ChoraleError(f"{archive}: member '{name}' escapes the archive folder; refusing the archive")
+    if size > MAX_MEMBER_BYTES:
+        raise ChoraleError(f"{archive}: member '{name}' is {size} bytes, too large for a chorale")
+
+
+def _load_archive(path: Path) -> Dataset:
+    found: dict[str, list[Chorale]] = {}
+    manifest = None
+    for name, data in sorted(_archive_members(path)):
+        parts = posixpath.normpath(name).split("/")
+        if parts[-1] == "manifest.csv":
+            manifest = data.decode("utf-8", errors="replace")
+            continue
+        if not parts[-1].endswith(".csv") or parts[-1].startswith("._"):
+            continue
+        split = parts[-2] if len(parts) > 1 and parts[-2] in SPLITS else "all"
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ChoraleError(f"{path}:{name}: not a text file") from None
+        found.setdefault(split, []).append(Chorale(f"{split}/{parts[-1]}", parse_csv(text, f"{path}:{name}")))
+    if not found:
+        raise ChoraleError(f"{path}: the archive holds no chorale CSV files")
+    return Dataset(str(path), found, manifest)
+
+
+def info(dataset: Dataset) -> dict:
+    """Summary numbers for `chorale data info`."""
+    out = {"source": dataset.source, "splits": {}}
+    for split, chorales in dataset.splits.items():
+        lengths = [len(c.notes) for c in chorales]
+        out["splits"][split] = {"chorales": len(chorales), "steps": int(sum(lengths)),
+                                "min_steps": min(lengths), "max_steps": max(lengths)}
+    stacked = np.concatenate([c.notes for cs in dataset.splits.values() for c in cs])
+    out["pitch_range"] = {}
+    for v, voice in enumerate(("soprano", "alto", "tenor", "bass")):
+        sung = stacked[:, v][stacked[:, v] != REST]
+        out["pitch_range"][voice] = [int(sung.min()), int(sung.max())] if sung.size else None
+    return out

@@ -1,0 +1,82 @@
+"""The token encoding: the one place that knows how chords become tokens and back.
+
+A chorale is an integer array of shape (steps, 4): one row per 16th note, the columns
+soprano, alto, tenor, bass, each a MIDI pitch or 0 for a rest. The models see it as a
+flat sequence of 4 tokens per step (S, A, T, B, S, A, T, B, ...), where 0 is a rest and
+pitches low..high map to 1..high-low+1. Data, training, sampling and MIDI all use this
+module, and the vocabulary is saved with every model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chorale import ChoraleError
+
+VOICES = ("soprano", "alto", "tenor", "bass")
+N_VOICES = len(VOICES)
+COLUMNS = tuple(f"note{i}" for i in range(N_VOICES))
+REST = 0
+MIDI_LOW, MIDI_HIGH = 21, 108  # the piano range: any other nonzero pitch is bad data
+STEPS_PER_QUARTER = 4  # the grid is in 16th notes
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Pitches low..high (inclusive) plus the rest token 0."""
+
+    low: int = 36
+    high: int = 81
+
+    @property
+    def size(self) -> int:
+        return self.high - self.low + 2
+
+    @classmethod
+    def fit(cls, chorales) -> Vocabulary:
+        """The smallest vocabulary covering every pitch in `chorales` (arrays of shape (steps, 4))."""
+        pitches = np.concatenate([np.asarray(c).ravel() for c in chorales])
+        pitches = pitches[pitches != REST]
+        if pitches.size == 0:
+            raise ChoraleError("cannot fit a vocabulary: the chorales contain only rests")
+        return cls(int(pitches.min()), int(pitches.max()))
+
+    def encode(self, chords: np.ndarray) -> np.ndarray:
+        """(steps, 4) pitches -> (steps * 4,) tokens, voices interleaved S, A, T, B per step."""
+        chords = np.asarray(chords)
+        notes = chords[chords != REST]
+        if notes.size and (notes.min() < self.low or notes.max() > self.high):
+            bad = notes[(notes < self.low) | (notes > self.high)][0]
+            raise ChoraleError(
+                f"pitch {int(bad)} is outside the model's range {self.low}..{self.high}"
+            )
+        tokens = np.where(chords == REST, 0, chords - self.low + 1)
+        return tokens.reshape(-1).astype(np.int32)
+
+    def decode(self, tokens: np.ndarray) -> np.ndarray:
+        """(steps * 4,) tokens -> (steps, 4) pitches; a trailing partial step is dropped."""
+        tokens = np.asarray(tokens)
+        tokens = tokens[: len(tokens) // N_VOICES * N_VOICES]
+        if tokens.size and (tokens.min() < 0 or tokens.max() >= self.size):
+            raise ChoraleError(f"token outside the vocabulary 0..{self.size - 1}")
+        pitches = np.where(tokens == 0, REST, tokens + self.low - 1)
+        return pitches.reshape(-1, N_VOICES).astype(np.int32)
+
+    def to_dict(self) -> dict:
+        return {"low": self.low, "high": self.high, "size": self.size, "rest": REST}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Vocabulary:
+        return cls(int(d["low"]), int(d["high"]))
+
+
+def voice_ranges(chorales) -> np.ndarray:
+    """(4, 2) array of the lowest and highest pitch each voice sings in `chorales`."""
+    stacked = np.concatenate([np.asarray(c) for c in chorales])
+    ranges = np.zeros((N_VOICES, 2), dtype=np.int32)
+    for v in range(N_VOICES):
+        sung = stacked[:, v][stacked[:, v] != REST]
+        ranges[v] = (sung.min(), sung.max()) if sung.size else (0, 0)
+    return ranges
