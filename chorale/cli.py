@@ -37,7 +37,7 @@ def cli():
 # ---------------------------------------------------------------------------- data
 @cli.group(cls=Group)
 def data():
-    """Build, inspect and validate chorale datasets."""
+    """Build and inspect chorale datasets."""
 
 
 @data.command("info")

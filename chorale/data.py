@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST
+from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST, VOICES
 from chorale.files import atomic_write, bundled
 
 SPLITS = ("train", "valid", "test")
@@ -73,8 +73,9 @@ def parse_csv(text: str, name: str) -> np.ndarray:
     try:
         notes = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError:
-        _raise_first_bad_cell(body, name)
-        raise  # unreachable: the scan above always finds the cell loadtxt refused
+        notes = None
+    if notes is None or notes.shape[1] != N_VOICES:
+        _raise_first_bad_cell(body, name)  # slow path, only to say exactly what is wrong
     bad = (notes != REST) & ((notes < MIDI_LOW) | (notes > MIDI_HIGH))
     if bad.any():
         row, col = np.argwhere(bad)[0]
@@ -221,7 +222,7 @@ def info(dataset: Dataset) -> dict:
                                 "min_steps": min(lengths), "max_steps": max(lengths)}
     stacked = np.concatenate([c.notes for cs in dataset.splits.values() for c in cs])
     out["pitch_range"] = {}
-    for v, voice in enumerate(("soprano", "alto", "tenor", "bass")):
+    for v, voice in enumerate(VOICES):
         sung = stacked[:, v][stacked[:, v] != REST]
         out["pitch_range"][voice] = [int(sung.min()), int(sung.max())] if sung.size else None
     return out
