@@ -12,6 +12,7 @@ import sys
 import click
 
 from chorale import ChoraleError, __version__
+from chorale.render import render_options
 
 
 class Group(click.Group):
@@ -38,6 +39,37 @@ def cli():
 @cli.group(cls=Group)
 def data():
     """Build and inspect chorale datasets."""
+
+
+@data.command("build")
+@click.option("--out", type=click.Path(path_type=str), default=None,
+              help="Dataset folder to write (default: the bundled data/chorales).")
+@click.option("--force", is_flag=True, help="Replace an existing non-empty output folder.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Build only the first N corpus files (quick tries).")
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Parallel parsing processes.")
+def data_build(out, force, limit, jobs):
+    """Build the dataset from music21's bundled Bach chorales (offline, deterministic).
+
+    Each Bach score with one Soprano, Alto, Tenor and Bass part (instrument parts are
+    ignored) becomes a CSV of 16th-note rows: held notes repeat, rests are 0, grace notes
+    are dropped, chords give the top note (bottom for the bass). A pickup starts at row 0,
+    repeats are not expanded, and the final chord is held to complete the last bar.
+    Chorales sharing a melody (same tune, even transposed) go to the same split, chosen
+    by a hash (about 60/20/20). Files are numbered in BWV order; manifest.csv lists them.
+    """
+    from chorale import corpus
+    from chorale.files import bundled
+
+    out = out or bundled("chorales")
+    label = "Parsing the Bach corpus"
+    kept, skipped = corpus.build(
+        out, force=force, limit=limit, jobs=jobs,
+        progress=lambda items, length: click.progressbar(items, length=length, label=label, file=sys.stderr))
+    for source, reason in skipped:
+        click.echo(f"  skipped {source}: {reason}", err=True)
+    click.echo(f"Wrote {out}: {len(kept)} chorales kept, {len(skipped)} skipped.")
 
 
 @data.command("info")
@@ -74,6 +106,111 @@ def _echo_manifest_summary(manifest_text: str) -> None:
             shown = ", ".join(f"{k} {v}" for k, v in counts.head(8).items())
             more = f", ... ({len(counts)} in all)" if len(counts) > 8 else ""
             click.echo(f"  {label}: {shown}{more}")
+
+
+# ---------------------------------------------------------------------------- train / evaluate
+def _parse_options(pairs):
+    """KEY=VALUE pairs -> dict; values are Python literals (64, 0.1, True, (1,2,4,8)) or strings."""
+    import ast
+
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ChoraleError(f"--option '{pair}': expected KEY=VALUE")
+        try:
+            options[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            options[key.strip()] = value.strip()
+    return options
+
+
+@cli.command("train")
+@click.option("--arch", help="wavenet, conv-gru, gru, lstm or reference (default: wavenet).")
+@click.option("--data", "data_path", help="Dataset folder or archive (default: the bundled dataset).")
+@click.option("--epochs", type=click.IntRange(1), help="Maximum epochs (early stopping may end sooner).")
+@click.option("--batch-size", type=click.IntRange(1))
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True))
+@click.option("--augment/--no-augment", default=None, help="Transpose the training split within each voice's range.")
+@click.option("--seed", type=int, help="Same seed, data and options: the same model (on CPU).")
+@click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
+@click.option("--out", type=click.Path(path_type=str), help="Run folder (default: a new one under outputs/models/).")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last checkpoint.")
+@click.option("--force", is_flag=True, help="Replace an existing --out folder.")
+@click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
+              help="mirrored: all local devices (or all workers when TF_CONFIG is set).")
+def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed, options, out, resume,
+              force, distribute):
+    """Train a chorale model; write model.keras, card.json, history.csv and training.png."""
+    import time
+
+    from chorale.train import train
+
+    if resume and not out:
+        raise ChoraleError("--resume needs --out, the run folder to continue")
+    out = out or f"outputs/models/{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    card = train(out, data=data_path, arch=arch, epochs=epochs, batch_size=batch_size,
+                 learning_rate=learning_rate, augment=augment, seed=seed,
+                 options=_parse_options(options) or None, resume=resume, force=force, distribute=distribute)
+    m = card["metrics"]
+    click.echo(f"Saved {out}/model.keras ({card['architecture']}, {card['parameters']:,} parameters): "
+               f"best epoch {m['best_epoch']}, val loss {m['val_loss']:.4f}, val accuracy "
+               f"{m['val_accuracy']:.4f}, {card['wall_time_s']:.0f} s")
+
+
+@cli.command("evaluate")
+@click.option("--model", "model_dir", required=True, type=click.Path(path_type=str), help="A trained model folder.")
+@click.option("--data", "data_path", help="Dataset folder, archive or CSV (default: the bundled dataset).")
+@click.option("--split", default="test", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def evaluate_cmd(model_dir, data_path, split, as_json):
+    """Next-token NLL (nats/token) and accuracy: windowed (the reference protocol) and whole-chorale."""
+    import json
+
+    from chorale.evaluate import evaluate
+
+    r = evaluate(model_dir, data_path, split)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    click.echo(f"{r['model']} ({r['architecture']}) on {r['data']} [{r['split']}], {r['chorales']} chorales")
+    click.echo(f"  {'protocol':<9} {'NLL':>7} {'acc':>7} {'tokens':>8}   NLL soprano/alto/tenor/bass")
+    for name in ("windowed", "whole"):
+        s = r[name]
+        if s is None:
+            click.echo(f"  {name:<9} (no chorale is long enough for a 33-chord window)")
+            continue
+        voices = " ".join(f"{v:.4f}" for v in s["per_voice"].values())
+        click.echo(f"  {name:<9} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
+
+
+
+# ---------------------------------------------------------------------------- render
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--midi", type=click.Path(dir_okay=False), help="Write a Standard MIDI File (.mid).")
+@click.option("--csv", type=click.Path(dir_okay=False), help="Write the grid as a JSB-style CSV.")
+@render_options
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def render(file, midi, csv, wav, png, musicxml, sheet, tempo, program, title, force):
+    """Render a chorale to audio, a piano roll, MusicXML or sheet music.
+
+    FILE is a .mid/.midi, .csv (JSB layout) or MusicXML (.musicxml, .xml, .mxl) file.
+
+    Example: chorale render chorale.csv --wav chorale.wav --png roll.png --sheet score.pdf
+    """
+    from pathlib import Path
+
+    from chorale.midi import read_grid
+    from chorale.render import render_all
+
+    outputs = dict(midi=midi, csv=csv, wav=wav, png=png, musicxml=musicxml, sheet=sheet)
+    if not any(outputs.values()):
+        raise click.UsageError("nothing to write: give at least one of --wav, --png, --musicxml, --sheet, --midi, --csv")
+    grid = read_grid(file)
+    for line in render_all(grid, **outputs, title=title or Path(file).stem, tempo=tempo, program=program, force=force):
+        click.echo(line)
 
 
 def main():

@@ -1,0 +1,274 @@
+"""Train a chorale model (`chorale train`).
+
+The reference protocol: windows of 32+1 chords (132 tokens) every 16 chords, next-token
+targets at every position. NumPy arrays in memory, one `fit` call per epoch on a freshly
+shuffled copy (the order depends only on seed and epoch, so a resumed run sees the same
+batches). After every epoch the run folder gets, in this order: model.keras (only when
+validation loss improved: it always holds the best model), checkpoint.keras (the last
+epoch, with optimizer state) and history.csv (the commit point a resume reads).
+TensorFlow-only code (strategies, op determinism) lives here, not in models.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from chorale import ChoraleError, __version__
+from chorale.data import load
+from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
+from chorale.files import atomic_path, atomic_write
+
+WINDOW, SHIFT = 33, 16  # chords per window (32 of context + 1), chords between windows
+TRANSPOSE = range(-3, 4)  # augmentation: semitones, kept only where every voice stays in range
+PATIENCE = 3  # epochs without a better validation loss before stopping
+RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png")
+
+# Per-architecture defaults (the default arch's are the benchmark's winner; see docs/models.md).
+DEFAULT_ARCH = "wavenet"
+HYPERPARAMETERS = {
+    "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, augment=False, options={}),
+    "wavenet": dict(epochs=12, batch_size=32, learning_rate=2e-3, augment=True, options={}),
+}
+FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, augment=True, options={})
+
+
+def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) -> np.ndarray:
+    """(n, window * 4) token windows starting every `shift` chords; a short remainder is dropped."""
+    size, step = window * N_VOICES, shift * N_VOICES
+    out = [t[i:i + size] for t in tokens for i in range(0, len(t) - size + 1, step)]
+    return np.stack(out) if out else np.zeros((0, size), np.int32)
+
+
+def transposed(chorales: list[np.ndarray], ranges: np.ndarray) -> list[np.ndarray]:
+    """Each chorale in every TRANSPOSE shift that keeps all voices inside `ranges` (4, 2)."""
+    out = []
+    for notes in chorales:
+        sung = notes != 0
+        for k in TRANSPOSE:
+            moved = np.where(sung, notes + k, 0)
+            low = np.where(sung, moved, 999).min(axis=0)
+            high = moved.max(axis=0)
+            if k == 0 or np.all((low >= ranges[:, 0]) & (high <= ranges[:, 1]) | ~sung.any(axis=0)):
+                out.append(moved)
+    return out
+
+
+def encode_all(vocab: Vocabulary, chorales) -> list[np.ndarray]:
+    """Encode Chorale objects, naming the chorale in any error."""
+    out = []
+    for c in chorales:
+        try:
+            out.append(vocab.encode(c.notes))
+        except ChoraleError as e:
+            raise ChoraleError(f"{c.name}: {e}") from None
+    return out
+
+
+def strategy_for(distribute: str | None):
+    """None: the default strategy; "mirrored": all local devices, or all workers when
+    TF_CONFIG is set."""
+    import tensorflow as tf
+
+    if distribute in (None, "none"):
+        return tf.distribute.get_strategy()
+    if distribute != "mirrored":
+        raise ChoraleError(f"unknown --distribute '{distribute}' (choose from: none, mirrored)")
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy()
+
+
+def _compile(model, learning_rate):
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Nadam(learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+
+
+def _prepare_out(out: Path, resume: bool, force: bool) -> dict | None:
+    """Check the run folder; return the stored run config when resuming."""
+    if resume:
+        if not (out / "run.json").is_file():
+            raise ChoraleError(f"{out}: not a training run (no run.json); nothing to resume")
+        if (out / "card.json").is_file():
+            raise ChoraleError(f"{out}: this run has finished (card.json exists); nothing to resume")
+        if not (out / "checkpoint.keras").is_file() or not (out / "history.csv").is_file():
+            raise ChoraleError(f"{out}: no checkpoint yet; start the run again with --force")
+        return json.loads((out / "run.json").read_text())
+    if out.exists():
+        if not force:
+            raise ChoraleError(f"{out}: already exists (use --force to replace it, --resume to continue it)")
+        if not out.is_dir():
+            raise ChoraleError(f"{out}: exists and is not a folder")
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ChoraleError(f"{out}: cannot create the folder ({e.strerror})") from None
+    return None
+
+
+def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None, learning_rate=None,
+          augment=None, seed=None, options: dict | None = None, resume=False, force=False,
+          distribute=None, verbose=None) -> dict:
+    """Train (or resume) a run in folder `out`; return its card. None means the arch's default
+    (or, with resume, the stored value; a different explicit value is an error)."""
+    import keras
+    import tensorflow as tf
+
+    from chorale.models import BACKBONES, build_chorale_model
+
+    out = Path(out)
+    asked = dict(arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                 augment=augment, seed=seed, options=options)
+    if arch is not None and arch not in BACKBONES:
+        raise ChoraleError(f"unknown architecture '{arch}' (choose from: {', '.join(BACKBONES)})")
+    dataset = load(data)
+    stored = _prepare_out(out, resume, force)
+    if stored:
+        clash = [k for k, v in asked.items() if v is not None and k != "epochs" and v != stored[k]]
+        if clash:
+            raise ChoraleError(f"{out}: cannot resume with a different {', '.join(clash)} "
+                               f"(the run has {', '.join(f'{k}={stored[k]}' for k in clash)})")
+        if stored["data_fingerprint"] != dataset.fingerprint():
+            raise ChoraleError(f"{out}: cannot resume on different data (fingerprint mismatch)")
+        run = {**stored, "epochs": epochs or stored["epochs"]}
+    else:
+        arch = arch or DEFAULT_ARCH
+        hp = HYPERPARAMETERS.get(arch, FALLBACK)
+        run = {k: (v if v is not None else hp.get(k)) for k, v in asked.items()}
+        run.update(arch=arch, seed=seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31),
+                   options={**hp["options"], **(options or {})}, data=dataset.source,
+                   data_fingerprint=dataset.fingerprint())
+        vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
+        run["vocabulary"] = vocab.to_dict()
+        run["voice_ranges"] = voice_ranges(dataset.notes("train")).tolist()
+    vocab = Vocabulary.from_dict(run["vocabulary"])
+
+    train_notes = dataset.notes("train")
+    if run["augment"]:
+        train_notes = transposed(train_notes, np.array(run["voice_ranges"]))
+    x = windows([vocab.encode(n) for n in train_notes])
+    v = windows(encode_all(vocab, dataset["valid"]))
+    if not len(x) or not len(v):
+        raise ChoraleError(f"{dataset.source}: train and valid need chorales of at least {WINDOW} steps")
+
+    keras.utils.set_random_seed(run["seed"])
+    tf.config.experimental.enable_op_determinism()
+    strategy = strategy_for(distribute)
+    with strategy.scope():
+        if stored:
+            model = _load(out / "checkpoint.keras")
+        else:
+            model = build_chorale_model(run["arch"], vocab, **run["options"])
+            _compile(model, run["learning_rate"])
+    if not stored:
+        with atomic_write(out / "run.json") as f:
+            json.dump(run, f, indent=2)
+
+    history = _read_history(out / "history.csv") if stored else []
+    verbose = verbose if verbose is not None else (1 if sys.stderr.isatty() else 2)
+    started, elapsed = time.time(), sum(h["seconds"] for h in history)
+    for epoch in range(len(history), run["epochs"]):
+        if _stale(history):
+            break
+        t0 = time.time()
+        order = np.random.default_rng([run["seed"], epoch]).permutation(len(x))
+        fit = model.fit(x[order, :-1], x[order, 1:], batch_size=run["batch_size"], epochs=epoch + 1,
+                        initial_epoch=epoch, validation_data=(v[:, :-1], v[:, 1:]), shuffle=False,
+                        verbose=verbose)
+        row = {"epoch": epoch + 1, **{k: float(vals[-1]) for k, vals in fit.history.items()},
+               "seconds": time.time() - t0}
+        if row["val_loss"] < min((h["val_loss"] for h in history), default=np.inf):
+            _save(model, out / "model.keras")
+        history.append(row)
+        _save(model, out / "checkpoint.keras")
+        _write_history(out / "history.csv", history)
+
+    best = min(history, key=lambda h: h["val_loss"])
+    card = {
+        "architecture": run["arch"], "options": run["options"],
+        "parameters": int(model.count_params()),
+        "hyperparameters": {k: run[k] for k in ("epochs", "batch_size", "learning_rate", "augment", "seed")}
+        | {"window_chords": WINDOW, "shift_chords": SHIFT, "patience": PATIENCE, "optimizer": "Nadam",
+           "distribute": distribute or "none"},
+        "vocabulary": run["vocabulary"], "voice_ranges": run["voice_ranges"],
+        "data": run["data"], "data_fingerprint": run["data_fingerprint"],
+        "metrics": {"best_epoch": best["epoch"], "val_loss": best["val_loss"],
+                    "val_accuracy": best["val_accuracy"], "train_loss": best["loss"]},
+        "epochs_run": len(history),
+        "wall_time_s": round(elapsed + time.time() - started, 1),
+        "seconds_to_best": round(sum(h["seconds"] for h in history[:best["epoch"]]), 1),
+        "versions": {"chorale": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
+                     "numpy": np.__version__, "python": platform.python_version()},
+    }
+    _plot(history, out / "training.png")
+    (out / "checkpoint.keras").unlink(missing_ok=True)
+    with atomic_write(out / "card.json") as f:
+        json.dump(card, f, indent=2)
+    return card
+
+
+def _stale(history) -> bool:
+    """Early stopping: PATIENCE epochs since the best validation loss."""
+    if not history:
+        return False
+    best = min(range(len(history)), key=lambda i: history[i]["val_loss"])
+    return len(history) - 1 - best >= PATIENCE
+
+
+def _load(path):
+    import keras
+
+    import chorale.models  # noqa: F401  (registers the custom layers)
+
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # Keras raises many types for a corrupt or foreign file
+        raise ChoraleError(f"{path}: not a loadable chorale model ({type(e).__name__})") from None
+
+
+def _save(model, path):
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
+def _read_history(path) -> list[dict]:
+    import pandas as pd
+
+    return pd.read_csv(path).to_dict("records")
+
+
+def _write_history(path, history):
+    import pandas as pd
+
+    with atomic_write(path, newline="") as f:
+        pd.DataFrame(history).to_csv(f, index=False)
+
+
+def _plot(history, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.plot(epochs, [h[metric] for h in history], label="train")
+        ax.plot(epochs, [h[f"val_{metric}"] for h in history], label="valid")
+        ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,107 @@
+"""The incremental sampler: exact against the full model, and the sampling controls."""
+
+import keras
+import numpy as np
+import pytest
+
+from chorale import ChoraleError
+from chorale.encoding import Vocabulary
+from chorale.models import BACKBONES, build_chorale_model
+from chorale.sample import Controls, Stepper, allowed_tokens, next_token_probs, sample
+
+VOCAB = Vocabulary(36, 81)
+SMALL = {
+    "wavenet": dict(filters=8, dilations=(1, 2, 4, 8, 16)),
+    "conv-gru": dict(filters=8, units=8),
+    "gru": dict(units=8),
+    "lstm": dict(units=8),
+    "reference": {},
+}
+
+
+def randomized(arch, seed=0, **options):
+    """A small model with Keras's initial weights, plus random biases and batch-norm
+    statistics, so that every weight the stepper reads matters."""
+    keras.utils.set_random_seed(seed)
+    model = build_chorale_model(arch, VOCAB, **{**SMALL[arch], **options})
+    rng = np.random.default_rng(seed)
+    for v in model.weights:
+        if "variance" in v.path:
+            v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
+        elif any(k in v.path for k in ("bias", "beta", "moving_mean")):
+            v.assign(rng.normal(0, 0.2, v.shape).astype("float32"))
+    return model
+
+
+@pytest.mark.parametrize("arch", BACKBONES)
+def test_incremental_step_equals_full_model(arch):
+    model = randomized(arch)
+    tokens = np.random.default_rng(1).integers(0, VOCAB.size, size=(2, 256)).astype("int32")
+    full = np.asarray(model.predict(tokens, verbose=0))
+    stepper = Stepper(model, batch=2)
+    stepped = np.stack([stepper(tokens[:, t], t) for t in range(tokens.shape[1])], axis=1)
+    assert np.abs(full - stepped).max() <= 1e-4
+
+
+def test_gated_wavenet_is_exact_too():
+    model = randomized("wavenet", gated=True)
+    tokens = np.random.default_rng(2).integers(0, VOCAB.size, size=(1, 64)).astype("int32")
+    stepper = Stepper(model)
+    stepped = np.stack([stepper(tokens[:, t], t) for t in range(64)], axis=1)
+    assert np.abs(np.asarray(model.predict(tokens, verbose=0)) - stepped).max() <= 1e-4
+
+
+def test_batch_equals_one_by_one_and_seed_is_deterministic():
+    model = randomized("gru")
+    forced = np.full((3, 40), -1)
+    forced[:, :4] = VOCAB.encode(np.array([[72, 67, 64, 48]]))
+    batch, ll = sample(model, VOCAB, forced, seeds=[5, 6, 7])
+    for i, seed in enumerate([5, 6, 7]):
+        alone, ll_alone = sample(model, VOCAB, forced[i:i + 1], seeds=[seed])
+        np.testing.assert_array_equal(batch[i], alone[0])
+        assert ll[i] == pytest.approx(ll_alone[0], abs=1e-5)
+    assert not np.array_equal(batch[0], batch[1])
+    again, _ = sample(model, VOCAB, forced, seeds=[5, 6, 7])
+    np.testing.assert_array_equal(batch, again)
+
+
+def test_forced_tokens_are_kept_and_range_guard_holds():
+    model = randomized("wavenet")
+    ranges = np.array([[60, 79], [55, 74], [48, 69], [36, 62]])
+    forced = np.full((4, 400), -1)
+    forced[:, :4] = VOCAB.encode(np.array([[72, 67, 64, 48]]))
+    forced[:, 4::4] = VOCAB.encode(np.array([[70, 0, 0, 0]]))[0]  # a melody held fixed
+    tokens, _ = sample(model, VOCAB, forced, seeds=range(4), controls=Controls(voice_ranges=ranges))
+    assert (tokens[:, 4::4] == forced[:, 4::4]).all()
+    chords = np.stack([VOCAB.decode(t) for t in tokens])
+    for v, (low, high) in enumerate(ranges):
+        sung = chords[:, :, v][chords[:, :, v] > 0]
+        assert sung.min() >= low and sung.max() <= high
+
+
+def test_controls_on_a_toy_distribution():
+    logits = np.log(np.array([[0.05, 0.5, 0.3, 0.15]]))
+    everything = np.ones(4, bool)
+    np.testing.assert_allclose(next_token_probs(logits, Controls(), everything), [[0.05, 0.5, 0.3, 0.15]])
+    np.testing.assert_array_equal(next_token_probs(logits, Controls(greedy=True), everything), [[0, 1, 0, 0]])
+    np.testing.assert_allclose(next_token_probs(logits, Controls(top_k=2), everything), [[0, 0.625, 0.375, 0]])
+    # top-p 0.7: 0.5 alone is not enough, 0.5 + 0.3 reaches it
+    np.testing.assert_allclose(next_token_probs(logits, Controls(top_p=0.7), everything), [[0, 0.625, 0.375, 0]])
+    np.testing.assert_allclose(next_token_probs(logits, Controls(top_p=0.5), everything), [[0, 1, 0, 0]])
+    cold = next_token_probs(logits, Controls(temperature=0.5), everything)
+    np.testing.assert_allclose(cold, np.array([[0.05, 0.5, 0.3, 0.15]]) ** 2 / 0.365)
+    masked = next_token_probs(logits, Controls(), np.array([True, False, True, True]))
+    np.testing.assert_allclose(masked, [[0.1, 0, 0.6, 0.3]])
+
+
+def test_allowed_tokens_keep_the_rest():
+    mask = allowed_tokens(VOCAB, [[60, 61], [36, 36], [81, 81], [50, 52]])
+    assert mask[:, 0].all()
+    assert mask[0].sum() == 3 and mask[0, 60 - 35] and mask[0, 61 - 35]
+    assert mask[2, VOCAB.size - 1] and mask[3].sum() == 4
+
+
+@pytest.mark.parametrize("bad", [dict(temperature=0), dict(top_k=0), dict(top_p=0.0), dict(top_p=1.5)])
+def test_bad_controls_are_refused(bad):
+    with pytest.raises(ChoraleError):
+        Controls(**bad)
