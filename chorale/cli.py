@@ -185,6 +185,82 @@ def evaluate_cmd(model_dir, data_path, split, as_json):
         click.echo(f"  {name:<9} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
 
 
+# ---------------------------------------------------------------------------- generate
+def _numbered(path, i: int, count: int):
+    """song.mid -> song-01.mid when writing several files."""
+    from pathlib import Path
+
+    if path is None or count == 1:
+        return path
+    path = Path(path)
+    return path.with_name(f"{path.stem}-{i + 1:0{max(2, len(str(count)))}d}{path.suffix}")
+
+
+@cli.command()
+@click.option("--model", "model_dir", type=click.Path(path_type=str),
+              help="A trained model folder (default: the bundled model).")
+@click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
+@click.option("--count", type=click.IntRange(1), default=1, show_default=True,
+              help="Chorales to write in one batched pass (song-01.mid, song-02.mid, ... with seeds seed, seed+1, ...).")
+@click.option("--primer", help="Opening to continue: test:3 (a held-out chorale's first two bars), a .csv, "
+              "MIDI or MusicXML file, or none (default: a held-out chorale chosen by the seed).")
+@click.option("--bars", type=click.IntRange(1), default=16, show_default=True, help="Length in 4/4 bars.")
+@click.option("--length", type=click.IntRange(1), help="Length in 16th-note steps (overrides --bars).")
+@click.option("--temperature", type=float, default=1.0, show_default=True,
+              help="Below 1: safer, more repetitive; above 1: more adventurous.")
+@click.option("--top-k", type=int, help="Sample only from the k most likely notes.")
+@click.option("--top-p", type=float, help="Sample only from the most likely notes that make up this probability.")
+@click.option("--greedy", is_flag=True, help="Always take the most likely note (deterministic).")
+@click.option("--range-guard/--no-range-guard", default=True, show_default=True,
+              help="Keep each voice inside the range it sings in the training data.")
+@click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/chorale.mid",
+              show_default=True, help="Output file: .mid, or .csv for the 16th-note grid.")
+@render_options
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, top_p, greedy, range_guard,
+             data_path, out, wav, png, musicxml, sheet, tempo, program, title, force):
+    """Write a new chorale, one note at a time, as a MIDI file.
+
+    Example: chorale generate --seed 3 --out song.mid --wav song.wav --png song.png
+    """
+    import random
+    import time
+    from pathlib import Path
+
+    from chorale.files import bundled
+    from chorale.render import check_outputs, render_all
+    from chorale.sample import Controls, generate as sample_chorales, load_sampler, primer_grid
+
+    kind = Path(out).suffix.lower()
+    if kind not in (".mid", ".midi", ".csv"):
+        raise click.BadParameter(f"'{out}': expected a .mid or .csv file", param_hint="--out")
+    seed = random.randrange(2**31) if seed is None else seed
+    steps = length or bars * 16
+    model, card, vocab = load_sampler(model_dir or bundled("model"))
+    controls = Controls(temperature, top_k, top_p, greedy,
+                        voice_ranges=card["voice_ranges"] if range_guard else None)
+    seeds = [seed + i for i in range(count)]
+    primers = [primer_grid(primer, s, data_path) for s in seeds]
+    outputs = [dict(midi=None, csv=None, wav=_numbered(wav, i, count), png=_numbered(png, i, count),
+                    musicxml=_numbered(musicxml, i, count), sheet=_numbered(sheet, i, count))
+               for i in range(count)]
+    for i, o in enumerate(outputs):
+        o["csv" if kind == ".csv" else "midi"] = _numbered(out, i, count)
+    for o in outputs:  # refuse before sampling: no time spent, no file written
+        check_outputs(o, force)
+    start = time.perf_counter()
+    tokens = count * steps * 4
+    with click.progressbar(length=tokens, label="Sampling", file=sys.stderr) as bar:
+        grids, loglik = sample_chorales(model, vocab, primers, steps, seeds, controls, progress=bar.update)
+    seconds = time.perf_counter() - start
+    for i, (grid, o) in enumerate(zip(grids, outputs)):
+        name = title or f"Chorale (seed {seeds[i]})"
+        for line in render_all(grid, **o, title=name, tempo=tempo, program=program, force=force):
+            click.echo(line)
+        click.echo(f"  {steps} chords in {seconds / count:.2f} s, seed {seeds[i]}, "
+                   f"mean log-likelihood {loglik[i]:.3f} nats per sampled note")
+
 
 # ---------------------------------------------------------------------------- render
 @cli.command()

@@ -17,23 +17,14 @@ import numpy as np
 from chorale import ChoraleError
 from chorale.data import load
 from chorale.encoding import N_VOICES, VOICES, Vocabulary
+from chorale.files import read_card
 from chorale.train import _load, encode_all, windows
 
 
 def load_run(model_dir):
     """(model, card, vocabulary) of a trained model folder."""
     model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise ChoraleError(f"{model_dir}: no such model folder")
-    if not (model_dir / "card.json").is_file():
-        raise ChoraleError(f"{model_dir}: no card.json (not a finished training run)")
-    try:
-        card = json.loads((model_dir / "card.json").read_text())
-        vocab = Vocabulary.from_dict(card["vocabulary"])
-    except (ValueError, KeyError, TypeError):
-        raise ChoraleError(f"{model_dir / 'card.json'}: not a model card") from None
-    if not (model_dir / "model.keras").is_file():
-        raise ChoraleError(f"{model_dir}: no model.keras")
+    card, vocab = read_card(model_dir)
     model = _load(model_dir / "model.keras")
     if model.output_shape[-1] != vocab.size:
         raise ChoraleError(f"{model_dir}: the model predicts {model.output_shape[-1]} classes, "

@@ -1,13 +1,15 @@
-"""File helpers shared by every command: atomic writes and the bundled resources."""
+"""File helpers shared by every command: atomic writes, bundled resources, model cards."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
 
 from chorale import ChoraleError
+from chorale.encoding import Vocabulary
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -63,3 +65,20 @@ def atomic_path(path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def read_card(model_dir):
+    """(card, vocabulary) of a trained model folder, after checking the folder holds a model."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ChoraleError(f"{model_dir}: no such model folder")
+    if not (model_dir / "card.json").is_file():
+        raise ChoraleError(f"{model_dir}: no card.json (not a finished training run)")
+    try:
+        card = json.loads((model_dir / "card.json").read_text())
+        vocab = Vocabulary.from_dict(card["vocabulary"])
+    except (ValueError, KeyError, TypeError):
+        raise ChoraleError(f"{model_dir / 'card.json'}: not a model card") from None
+    if not (model_dir / "model.keras").is_file():
+        raise ChoraleError(f"{model_dir}: no model.keras")
+    return card, vocab

@@ -120,7 +120,10 @@ def check_grid(grid) -> np.ndarray:
 
 def estimate_key(grid):
     """The music21 Key that best fits the notes (Krumhansl-Schmuckler, weighted by duration)."""
-    return _score(check_grid(grid), None).analyze("key")
+    from music21.key import Key
+
+    found = _score(check_grid(grid), None).analyze("key")
+    return Key(found.tonic.name, found.mode)  # the analysis' tonic re-infers its spelling when transposed
 
 
 def _mido_key_name(key) -> str:

@@ -60,14 +60,8 @@ def render_all(grid, *, wav=None, png=None, musicxml=None, sheet=None, midi=None
     tempo = midi_io.DEFAULT_TEMPO if tempo is None else tempo
     program = midi_io.DEFAULT_PROGRAM if program is None else program
     grid = midi_io.check_grid(grid)
-    outputs = {kind: Path(path) for kind, path in
-               dict(midi=midi, csv=csv, wav=wav, png=png, musicxml=musicxml, sheet=sheet).items() if path}
-    for kind, path in outputs.items():
-        _check_output(kind, path, force)
+    outputs = check_outputs(dict(midi=midi, csv=csv, wav=wav, png=png, musicxml=musicxml, sheet=sheet), force)
     musescore = _musescore() if "sheet" in outputs else None
-    if "sheet" in outputs and musescore is None:
-        raise ChoraleError("sheet music needs MuseScore, which is not installed "
-                           "(Debian/Ubuntu: apt-get install musescore3)")
     done = []
     if "midi" in outputs:
         midi_io.write_midi(outputs["midi"], grid, title=title, tempo=tempo, program=program)
@@ -88,6 +82,18 @@ def render_all(grid, *, wav=None, png=None, musicxml=None, sheet=None, midi=None
         write_sheet(outputs["sheet"], grid, title=title, tempo=tempo, musescore=musescore)
         done.append(f"Sheet music: {outputs['sheet']} (MuseScore)")
     return done
+
+
+def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
+    """The requested {kind: path} outputs, checked before any work is done: known file
+    types, no existing file unless `force`, existing folders, MuseScore for sheet music."""
+    outputs = {kind: Path(path) for kind, path in requested.items() if path}
+    for kind, path in outputs.items():
+        _check_output(kind, path, force)
+    if "sheet" in outputs and _musescore() is None:
+        raise ChoraleError("sheet music needs MuseScore, which is not installed "
+                           "(Debian/Ubuntu: apt-get install musescore3)")
+    return outputs
 
 
 def _check_output(kind: str, path: Path, force: bool) -> None:

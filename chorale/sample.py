@@ -11,7 +11,10 @@ works whatever KERAS_BACKEND the model was trained with.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -19,75 +22,119 @@ from chorale import ChoraleError
 from chorale.encoding import N_VOICES, Vocabulary
 
 STEPS_PER_BAR = 16
+SAMPLER_FILE = "sampler.npz"  # the weights as NumPy arrays: generate never imports TensorFlow
 
 
 def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # stable for any x, same as the logistic function
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # the logistic function, stable for any x
 
 
-_ACTIVATIONS = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0), "tanh": np.tanh, "sigmoid": _sigmoid}
+ACTIVATIONS = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0), "tanh": np.tanh, "sigmoid": _sigmoid}
 
 
-def _activation(layer):
+# ---------------------------------------------------------------------------- from Keras
+def _activation(layer) -> str:
     name = getattr(layer.activation, "__name__", str(layer.activation))
-    if name not in _ACTIVATIONS:
+    if name not in ACTIVATIONS:
         raise ChoraleError(f"layer {layer.name}: activation '{name}' is not supported by the sampler")
-    return _ACTIVATIONS[name]
+    return name
 
 
-def _weights(layer):
-    return [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
+def _conv(layer) -> dict:
+    kernel, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
+    if layer.strides[0] != 1 or (kernel.shape[0] > 1 and layer.padding != "causal"):
+        raise ChoraleError(f"layer {layer.name}: only causal stride-1 convolutions can be sampled")
+    return {"kernel": kernel, "bias": bias, "dilation": layer.dilation_rate[0], "activation": _activation(layer)}
 
 
-class _CausalConv:
-    """Conv1D(padding='causal') stepped one input at a time with a ring buffer."""
+def _extract(layer) -> tuple[str, dict] | None:
+    """One Keras layer as (kind, parameters) for the stepper; None for layers that do
+    nothing at inference (Dropout)."""
+    kind = type(layer).__name__
+    w = [np.asarray(v, np.float32) for v in layer.get_weights()]
+    if kind == "Conv1D":
+        return "conv", _conv(layer)
+    if kind == "Dense":
+        return "conv", {"kernel": w[0][None], "bias": w[1], "dilation": 1, "activation": _activation(layer)}
+    if kind == "BatchNormalization":
+        gamma, beta, mean, var = w
+        scale = gamma / np.sqrt(var + layer.epsilon)
+        return "affine", {"scale": scale, "shift": beta - mean * scale}
+    if kind == "GRU":
+        if not layer.cell.reset_after:
+            raise ChoraleError(f"layer {layer.name}: only GRU(reset_after=True) can be sampled")
+        return "gru", {"kernel": w[0], "recurrent": w[1], "bias": w[2]}
+    if kind == "LSTM":
+        return "lstm", {"kernel": w[0], "recurrent": w[1], "bias": w[2]}
+    if kind == "ResidualBlock":
+        conv, mix = _conv(layer.conv), _conv(layer.mix)
+        return "residual", {**conv, "mix_kernel": mix["kernel"], "mix_bias": mix["bias"], "gated": layer.gated}
+    if kind == "Embedding":
+        return "embedding", {"tokens": w[0]}
+    if kind == "ChoraleEmbedding":
+        return "embedding", {"tokens": w[0], "voices": w[1], "steps": w[2]}
+    if kind == "Activation":
+        return "activation", {"activation": _activation(layer)}
+    if kind == "Dropout":
+        return None
+    if kind in ("Sequential", "Functional"):
+        return "stack", {}
+    raise ChoraleError(f"layer {layer.name} ({kind}) is not supported by the sampler")
 
-    def __init__(self, layer, batch):
-        if layer.strides[0] != 1 or (layer.kernel_size[0] > 1 and layer.padding != "causal"):
-            raise ChoraleError(f"layer {layer.name}: only causal stride-1 convolutions can be sampled")
-        self.kernel, self.bias = _weights(layer)
-        self.dilation = layer.dilation_rate[0]
-        self.act = _activation(layer)
+
+def _layers(model):
+    for layer in model.layers:
+        if type(layer).__name__ == "InputLayer":
+            continue
+        if type(layer).__name__ in ("Sequential", "Functional"):
+            yield from _layers(layer)
+        else:
+            yield layer
+
+
+# ---------------------------------------------------------------------------- one step
+class _Conv:
+    """A causal Conv1D (or Dense: kernel size 1) stepped with a ring buffer of its last
+    (kernel - 1) * dilation inputs; tap j sees the input (k - 1 - j) * dilation steps back."""
+
+    def __init__(self, p, batch):
+        self.kernel, self.bias, self.dilation = p["kernel"], p["bias"], int(p["dilation"])
+        self.act = ACTIVATIONS[str(p["activation"])]
         self.span = (self.kernel.shape[0] - 1) * self.dilation
         self.buffer = np.zeros((batch, max(self.span, 1), self.kernel.shape[1]), np.float32)
 
     def __call__(self, x, t):
         k = self.kernel.shape[0]
         out = x @ self.kernel[k - 1] + self.bias
-        for j in range(k - 1):  # tap j sees the input (k - 1 - j) * dilation steps back
+        for j in range(k - 1):
             out += self.buffer[:, (t - (k - 1 - j) * self.dilation) % self.span] @ self.kernel[j]
         if self.span:
             self.buffer[:, t % self.span] = x
         return self.act(out)
 
 
-class _Dense:
-    def __init__(self, layer, batch):
-        self.kernel, self.bias = _weights(layer)
-        self.act = _activation(layer)
+class _Residual:
+    """chorale.models.ResidualBlock: x + mix(act(causal dilated conv(x)))."""
+
+    def __init__(self, p, batch):
+        self.conv, self.gated = _Conv(p, batch), bool(p["gated"])
+        self.mix = _Conv({"kernel": p["mix_kernel"], "bias": p["mix_bias"], "dilation": 1,
+                          "activation": "linear"}, batch)
 
     def __call__(self, x, t):
-        return self.act(x @ self.kernel + self.bias)
-
-
-class _BatchNorm:
-    def __init__(self, layer, batch):
-        gamma, beta, mean, var = _weights(layer)
-        self.scale = gamma / np.sqrt(var + layer.epsilon)
-        self.shift = beta - mean * self.scale
-
-    def __call__(self, x, t):
-        return x * self.scale + self.shift
+        h = self.conv(x, t)
+        if self.gated:
+            a, b = np.split(h, 2, axis=-1)
+            h = np.tanh(a) * _sigmoid(b)
+        return x + self.mix(h, t)
 
 
 class _GRU:
-    """Keras GRU (reset_after=True): gates z, r, candidate h in that order."""
+    """Keras GRU (reset_after=True): gates z, r and the candidate, in that order."""
 
-    def __init__(self, layer, batch):
-        if not layer.cell.reset_after:
-            raise ChoraleError(f"layer {layer.name}: only GRU(reset_after=True) can be sampled")
-        self.kernel, self.recurrent, self.bias = _weights(layer)
-        self.h = np.zeros((batch, layer.units), np.float32)
+    def __init__(self, p, batch):
+        self.kernel, self.recurrent, self.bias = p["kernel"], p["recurrent"], p["bias"]
+        self.h = np.zeros((batch, self.recurrent.shape[0]), np.float32)
 
     def __call__(self, x, t):
         xz, xr, xh = np.split(x @ self.kernel + self.bias[0], 3, axis=-1)
@@ -98,11 +145,11 @@ class _GRU:
 
 
 class _LSTM:
-    """Keras LSTM: gates i, f, c, o in that order."""
+    """Keras LSTM: gates i, f, the candidate and o, in that order."""
 
-    def __init__(self, layer, batch):
-        self.kernel, self.recurrent, self.bias = _weights(layer)
-        self.h = np.zeros((batch, layer.units), np.float32)
+    def __init__(self, p, batch):
+        self.kernel, self.recurrent, self.bias = p["kernel"], p["recurrent"], p["bias"]
+        self.h = np.zeros((batch, self.recurrent.shape[0]), np.float32)
         self.c = np.zeros_like(self.h)
 
     def __call__(self, x, t):
@@ -112,83 +159,115 @@ class _LSTM:
         return self.h
 
 
-class _Residual:
-    """chorale.models.ResidualBlock: x + mix(act(causal dilated conv(x)))."""
+class _Embedding:
+    """Token embedding, plus chorale.models.ChoraleEmbedding's voice (t % 4) and
+    step-in-bar embeddings when the model has them."""
 
-    def __init__(self, layer, batch):
-        self.conv, self.mix, self.gated = _CausalConv(layer.conv, batch), _Dense1x1(layer.mix), layer.gated
+    def __init__(self, p, batch):
+        self.tokens, self.voices, self.steps = p["tokens"], p.get("voices"), p.get("steps")
+
+    def __call__(self, tokens, t):
+        x = self.tokens[tokens]
+        if self.voices is not None:
+            x = x + self.voices[t % N_VOICES] + self.steps[(t // N_VOICES) % STEPS_PER_BAR]
+        return x
+
+
+class _Affine:
+    def __init__(self, p, batch):
+        self.scale, self.shift = p["scale"], p["shift"]
 
     def __call__(self, x, t):
-        h = self.conv(x, t)
-        if self.gated:
-            a, b = np.split(h, 2, axis=-1)
-            h = np.tanh(a) * _sigmoid(b)
-        return x + self.mix(h, t)
+        return x * self.scale + self.shift
 
 
-class _Dense1x1(_Dense):
-    """A kernel-1 Conv1D is a Dense layer applied at every step."""
-
-    def __init__(self, layer, batch=None):
-        kernel, self.bias = _weights(layer)
-        self.kernel = kernel[0]
-        self.act = _activation(layer)
-
-
-class _Embedding:
-    def __init__(self, layer, batch):
-        (self.table,) = _weights(layer)
-
-    def __call__(self, tokens, t):
-        return self.table[tokens]
-
-
-class _ChoraleEmbedding:
-    """chorale.models.ChoraleEmbedding: token + voice (t % 4) + step in the bar."""
-
-    def __init__(self, layer, batch):
-        self.tokens, self.voices, self.steps = (_weights(e)[0] for e in (layer.tokens, layer.voices, layer.steps))
-
-    def __call__(self, tokens, t):
-        return self.tokens[tokens] + self.voices[t % N_VOICES] + self.steps[(t // N_VOICES) % STEPS_PER_BAR]
-
-
-class _Identity:
-    def __init__(self, layer, batch):
-        self.act = _activation(layer) if hasattr(layer, "activation") else _ACTIVATIONS["linear"]
+class _Activation:
+    def __init__(self, p, batch):
+        self.act = ACTIVATIONS[str(p["activation"])]
 
     def __call__(self, x, t):
         return self.act(x)
 
 
-_STEPPERS = {
-    "Conv1D": lambda layer, batch: (_Dense1x1(layer) if layer.kernel_size[0] == 1 else _CausalConv(layer, batch)),
-    "Dense": _Dense, "BatchNormalization": _BatchNorm, "GRU": _GRU, "LSTM": _LSTM,
-    "ResidualBlock": _Residual, "Embedding": _Embedding, "ChoraleEmbedding": _ChoraleEmbedding,
-    "Dropout": _Identity, "Activation": _Identity,
-}
+_STEPS = {"conv": _Conv, "residual": _Residual, "gru": _GRU, "lstm": _LSTM, "embedding": _Embedding,
+          "affine": _Affine, "activation": _Activation}
 
 
-def _flatten(layers):
-    for layer in layers:
-        if type(layer).__name__ == "InputLayer":
-            continue
-        if hasattr(layer, "layers") and type(layer).__name__ in ("Sequential", "Functional"):
-            yield from _flatten(layer.layers)
-        else:
-            yield layer
+class Sampler:
+    """A chorale model's weights as NumPy arrays, layer by layer, ready to step."""
+
+    def __init__(self, layers: list[tuple[str, dict]]):
+        self.layers = layers
+
+    @classmethod
+    def from_model(cls, model) -> Sampler:
+        return cls([e for e in map(_extract, _layers(model)) if e is not None])
+
+    def stepper(self, batch: int = 1) -> Stepper:
+        return Stepper([_STEPS[kind](p, batch) for kind, p in self.layers])
+
+    def save(self, path, source_hash: str) -> None:
+        from chorale.files import atomic_write
+
+        arrays, meta = {}, []
+        for i, (kind, p) in enumerate(self.layers):
+            meta.append({"kind": kind, **{k: v for k, v in p.items() if not isinstance(v, np.ndarray)}})
+            arrays.update({f"{i}/{k}": v for k, v in p.items() if isinstance(v, np.ndarray)})
+        meta = {"source_sha256": source_hash, "layers": meta}
+        with atomic_write(path, "wb") as f:
+            np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
+
+    @classmethod
+    def load(cls, path, source_hash: str | None = None) -> Sampler | None:
+        """The saved sampler, or None when it is missing or was made from other weights."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                meta = json.loads(str(f["__meta__"]))
+                if source_hash is not None and meta["source_sha256"] != source_hash:
+                    return None
+                layers = []
+                for i, m in enumerate(meta["layers"]):
+                    p = {k: v for k, v in m.items() if k != "kind"}
+                    p.update({k.split("/", 1)[1]: f[k] for k in f.files if k.startswith(f"{i}/")})
+                    layers.append((m["kind"], p))
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(layers)
+
+
+def file_hash(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_sampler(model_dir):
+    """(Sampler, card, vocabulary) of a trained model folder.
+
+    Uses the folder's sampler.npz when it was made from this model.keras (no TensorFlow
+    import: generate starts in about a second); otherwise loads the Keras model once and
+    writes sampler.npz beside it when the folder is writable.
+    """
+    from chorale.files import read_card
+
+    model_dir = Path(model_dir)
+    card, vocab = read_card(model_dir)
+    source = file_hash(model_dir / "model.keras")
+    sampler = Sampler.load(model_dir / SAMPLER_FILE, source)
+    if sampler is None:
+        from chorale.evaluate import load_run
+
+        sampler = Sampler.from_model(load_run(model_dir)[0])
+        try:
+            sampler.save(model_dir / SAMPLER_FILE, source)
+        except (ChoraleError, OSError):
+            pass  # a read-only install: sample from memory, try again next time
+    return sampler, card, vocab
 
 
 class Stepper:
     """Runs a chorale model (tokens -> next-token logits) one token at a time for a batch."""
 
-    def __init__(self, model, batch: int = 1):
-        self.steps = []
-        for layer in _flatten(model.layers):
-            kind = type(layer).__name__
-            if kind not in _STEPPERS:
-                raise ChoraleError(f"layer {layer.name} ({kind}) is not supported by the sampler")
-            self.steps.append(_STEPPERS[kind](layer, batch))
+    def __init__(self, steps):
+        self.steps = steps
 
     def __call__(self, tokens: np.ndarray, t: int) -> np.ndarray:
         """Feed token t of every sequence in the batch; return logits for token t + 1."""
@@ -255,7 +334,7 @@ def next_token_probs(logits: np.ndarray, controls: Controls, allowed: np.ndarray
 
 def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Controls = Controls(),
            progress=None):
-    """Sample token sequences, one token at a time.
+    """Sample token sequences, one token at a time, from a Sampler or a Keras chorale model.
 
     forced: (batch, tokens) int array; a value >= 0 is given (primer notes, a melody to
     harmonize) and is fed to the model as it is; -1 marks tokens to sample. Every sequence
@@ -269,7 +348,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
         raise ChoraleError("the first token must be given (use a primer)")
     rngs = [np.random.default_rng(s) for s in seeds]
     allowed = allowed_tokens(vocab, controls.voice_ranges)
-    stepper = Stepper(model, batch)
+    sampler = model if isinstance(model, Sampler) else Sampler.from_model(model)
+    stepper = sampler.stepper(batch)
     tokens = forced.copy()
     loglik = np.zeros(batch)
     sampled = np.zeros(batch)
@@ -288,3 +368,44 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
         if progress is not None:
             progress(1)
     return tokens, loglik / np.maximum(sampled, 1)
+
+
+# ---------------------------------------------------------------------------- generate
+PRIMER_STEPS = 32  # the default primer: the opening two 4/4 bars of a held-out chorale
+
+
+def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
+    """The (steps, 4) opening to continue.
+
+    None: the opening two bars of the held-out (test) chorale the seed picks, so different
+    seeds start from different music. "test:3" (or "valid:0", ...): that chorale's opening
+    two bars. "none": a single rest chord, so the model writes everything. Anything else
+    is a .csv, MIDI or MusicXML file, used whole.
+    """
+    from chorale.data import SPLITS, load
+
+    if spec is not None and spec.lower() == "none":
+        return np.zeros((1, N_VOICES), dtype=np.int32)
+    split, _, index = (spec or "test:").partition(":")
+    if spec is None or (split in SPLITS and index.isdigit()):
+        chorales = load(data)[split]
+        i = seed % len(chorales) if spec is None else int(index)
+        if i >= len(chorales):
+            raise ChoraleError(f"no primer '{spec}': the {split} split has chorales 0..{len(chorales) - 1}")
+        return chorales[i].notes[:PRIMER_STEPS]
+    from chorale.midi import read_grid
+
+    return read_grid(spec)
+
+
+def generate(model, vocab: Vocabulary, primers: list[np.ndarray], steps: int, seeds, controls: Controls,
+             progress=None):
+    """Continue each primer to `steps` chords; return the grids and mean log-likelihoods."""
+    forced = np.full((len(primers), steps * N_VOICES), -1, dtype=np.int64)
+    for row, primer in zip(forced, primers):
+        if len(primer) > steps:
+            raise ChoraleError(f"the primer has {len(primer)} steps, more than the {steps} requested")
+        tokens = vocab.encode(primer)
+        row[: len(tokens)] = tokens
+    tokens, loglik = sample(model, vocab, forced, seeds, controls, progress)
+    return [vocab.decode(t) for t in tokens], loglik

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from chorale import ChoraleError, __version__
@@ -86,8 +87,6 @@ def strategy_for(distribute: str | None):
 
 
 def _compile(model, learning_rate):
-    import keras
-
     model.compile(optimizer=keras.optimizers.Nadam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -122,12 +121,12 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
           distribute=None, verbose=None) -> dict:
     """Train (or resume) a run in folder `out`; return its card. None means the arch's default
     (or, with resume, the stored value; a different explicit value is an error)."""
-    import keras
     import tensorflow as tf
 
     from chorale.models import BACKBONES, build_chorale_model
 
     out = Path(out)
+    options = json.loads(json.dumps(options)) if options is not None else None  # as run.json stores it
     asked = dict(arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                  augment=augment, seed=seed, options=options)
     if arch is not None and arch not in BACKBONES:
@@ -176,23 +175,13 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
             json.dump(run, f, indent=2)
 
     history = _read_history(out / "history.csv") if stored else []
-    verbose = verbose if verbose is not None else (1 if sys.stderr.isatty() else 2)
-    started, elapsed = time.time(), sum(h["seconds"] for h in history)
-    for epoch in range(len(history), run["epochs"]):
-        if _stale(history):
-            break
-        t0 = time.time()
-        order = np.random.default_rng([run["seed"], epoch]).permutation(len(x))
-        fit = model.fit(x[order, :-1], x[order, 1:], batch_size=run["batch_size"], epochs=epoch + 1,
-                        initial_epoch=epoch, validation_data=(v[:, :-1], v[:, 1:]), shuffle=False,
-                        verbose=verbose)
-        row = {"epoch": epoch + 1, **{k: float(vals[-1]) for k, vals in fit.history.items()},
-               "seconds": time.time() - t0}
-        if row["val_loss"] < min((h["val_loss"] for h in history), default=np.inf):
-            _save(model, out / "model.keras")
-        history.append(row)
-        _save(model, out / "checkpoint.keras")
-        _write_history(out / "history.csv", history)
+    if not _stale(history) and len(history) < run["epochs"]:
+        steps = -(-len(x) // run["batch_size"])
+        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"]),
+                  steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
+                  validation_data=(v[:, :-1], v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history)],
+                  verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
+    elapsed = sum(h["seconds"] for h in history)
 
     best = min(history, key=lambda h: h["val_loss"])
     card = {
@@ -206,7 +195,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         "metrics": {"best_epoch": best["epoch"], "val_loss": best["val_loss"],
                     "val_accuracy": best["val_accuracy"], "train_loss": best["loss"]},
         "epochs_run": len(history),
-        "wall_time_s": round(elapsed + time.time() - started, 1),
+        "wall_time_s": round(elapsed, 1),
         "seconds_to_best": round(sum(h["seconds"] for h in history[:best["epoch"]]), 1),
         "versions": {"chorale": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
@@ -218,6 +207,36 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     return card
 
 
+def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int):
+    """(inputs, targets) batches for epochs start..epochs-1, each epoch in an order fixed by
+    (seed, epoch) alone, so a resumed run trains on exactly the batches it would have."""
+    for epoch in range(start, epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(x))
+        for i in range(0, len(x), batch_size):
+            w = x[order[i:i + batch_size]]
+            yield w[:, :-1], w[:, 1:]
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """After each epoch: save the best model, the checkpoint, then history.csv; stop early."""
+
+    def __init__(self, out: Path, history: list[dict]):
+        super().__init__()
+        self.out, self.history = out, history
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, "seconds": time.time() - self.t0}
+        if row["val_loss"] < min((h["val_loss"] for h in self.history), default=np.inf):
+            _save(self.model, self.out / "model.keras")
+        self.history.append(row)
+        _save(self.model, self.out / "checkpoint.keras")
+        _write_history(self.out / "history.csv", self.history)
+        self.model.stop_training = _stale(self.history)
+
+
 def _stale(history) -> bool:
     """Early stopping: PATIENCE epochs since the best validation loss."""
     if not history:
@@ -227,8 +246,6 @@ def _stale(history) -> bool:
 
 
 def _load(path):
-    import keras
-
     import chorale.models  # noqa: F401  (registers the custom layers)
 
     try:

@@ -7,7 +7,7 @@ import pytest
 from chorale import ChoraleError
 from chorale.encoding import Vocabulary
 from chorale.models import BACKBONES, build_chorale_model
-from chorale.sample import Controls, Stepper, allowed_tokens, next_token_probs, sample
+from chorale.sample import Controls, Sampler, allowed_tokens, next_token_probs, sample
 
 VOCAB = Vocabulary(36, 81)
 SMALL = {
@@ -38,7 +38,7 @@ def test_incremental_step_equals_full_model(arch):
     model = randomized(arch)
     tokens = np.random.default_rng(1).integers(0, VOCAB.size, size=(2, 256)).astype("int32")
     full = np.asarray(model.predict(tokens, verbose=0))
-    stepper = Stepper(model, batch=2)
+    stepper = Sampler.from_model(model).stepper(batch=2)
     stepped = np.stack([stepper(tokens[:, t], t) for t in range(tokens.shape[1])], axis=1)
     assert np.abs(full - stepped).max() <= 1e-4
 
@@ -46,7 +46,7 @@ def test_incremental_step_equals_full_model(arch):
 def test_gated_wavenet_is_exact_too():
     model = randomized("wavenet", gated=True)
     tokens = np.random.default_rng(2).integers(0, VOCAB.size, size=(1, 64)).astype("int32")
-    stepper = Stepper(model)
+    stepper = Sampler.from_model(model).stepper()
     stepped = np.stack([stepper(tokens[:, t], t) for t in range(64)], axis=1)
     assert np.abs(np.asarray(model.predict(tokens, verbose=0)) - stepped).max() <= 1e-4
 

@@ -1,0 +1,156 @@
+"""`chorale train`: outputs, determinism, resume, distribution, bad inputs (tiny models)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from click.testing import CliRunner  # noqa: E402
+
+import chorale.train as train_module  # noqa: E402
+from chorale.cli import cli  # noqa: E402
+from chorale.data import write_csv  # noqa: E402
+from chorale.train import train, transposed, windows  # noqa: E402
+
+TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)
+
+
+def make_dataset(folder, counts=(("train", 3), ("valid", 1), ("test", 1)), seed=0):
+    rng = np.random.default_rng(seed)
+    for split, n in counts:
+        (folder / split).mkdir(parents=True)
+        for i in range(n):
+            steps = int(rng.integers(40, 60))
+            chords = np.array([72, 64, 57, 48]) + rng.integers(-3, 4, (steps, 4))
+            write_csv(folder / split / f"chorale_{i:03d}.csv", chords)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_dataset(tmp_path_factory.mktemp("data"))
+
+
+def run(out, data, **kw):
+    return train(out, data=data, arch="wavenet", epochs=kw.pop("epochs", 1), batch_size=4, seed=7,
+                 options=TINY, verbose=0, **kw)
+
+
+def weights(folder, name="model.keras"):
+    return keras.saving.load_model(folder / name, safe_mode=True).get_weights()
+
+
+def test_windows_follow_the_reference_protocol():
+    tokens = [np.arange(4 * 70)]  # 70 chords -> windows at chords 0, 16, 32 (48 + 33 > 70)
+    w = windows(tokens)
+    assert w.shape == (3, 132) and w[1, 0] == 64 and w[2, -1] == 4 * 65 - 1
+
+
+def test_transposition_stays_in_each_voice_range():
+    notes = np.array([[70, 60, 50, 0], [72, 62, 52, 0]])
+    ranges = np.array([[68, 73], [58, 63], [50, 55], [0, 0]])
+    shifts = sorted(int(t[0, 0] - 70) for t in transposed([notes], ranges))
+    assert shifts == [0, 1]  # -1 takes the tenor below 50; +2 takes the soprano above 73
+    assert all((t[:, 3] == 0).all() for t in transposed([notes], ranges))
+
+
+def test_outputs_and_determinism(data, tmp_path):
+    card = run(tmp_path / "a", data)
+    run(tmp_path / "b", data)
+    for name in ("model.keras", "card.json", "history.csv", "training.png"):
+        assert (tmp_path / "a" / name).is_file()
+    assert not (tmp_path / "a" / "checkpoint.keras").exists()
+    assert card["vocabulary"]["size"] > 1 and card["data_fingerprint"] and card["versions"]["keras"]
+    assert json.loads((tmp_path / "a" / "card.json").read_text()) == card
+    for wa, wb in zip(weights(tmp_path / "a"), weights(tmp_path / "b")):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_resume_continues_where_it_stopped(data, tmp_path, monkeypatch):
+    run(tmp_path / "straight", data, epochs=2)
+
+    def interrupt_after_one_epoch(history):
+        if len(history) == 1:
+            raise KeyboardInterrupt
+        return False
+
+    with monkeypatch.context() as m:  # interrupted after the first epoch's checkpoint
+        m.setattr(train_module, "_stale", interrupt_after_one_epoch)
+        with pytest.raises(KeyboardInterrupt):
+            run(tmp_path / "resumed", data, epochs=2)
+    assert not (tmp_path / "resumed" / "card.json").exists()
+    card = train(tmp_path / "resumed", data=data, resume=True, verbose=0)
+    assert card["epochs_run"] == 2
+    for wa, wb in zip(weights(tmp_path / "straight"), weights(tmp_path / "resumed")):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
+
+
+def test_mirrored_strategy_on_two_logical_cpus(data, tmp_path):
+    script = textwrap.dedent(f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from chorale.train import strategy_for, train
+        assert strategy_for("mirrored").num_replicas_in_sync == 2
+        card = train({str(tmp_path / "m")!r}, data={str(data)!r}, arch="wavenet", epochs=1, batch_size=4,
+                     seed=1, options={TINY!r}, distribute="mirrored", verbose=0)
+        print("OK", card["hyperparameters"]["distribute"])
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert "OK mirrored" in done.stdout, done.stderr[-2000:]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def one_line_error(result, *words):
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert all(w in lines[0] for w in words), lines[0]
+
+
+def test_bad_inputs(data, tmp_path):
+    tiny = ["-o", "filters=4", "-o", "dilations=(1,2)", "-o", "embed_dim=4", "--epochs", "1", "--seed", "1"]
+    one_line_error(invoke("train", "--data", str(data), "--arch", "transformer", "--out", str(tmp_path / "x")),
+                   "unknown architecture")
+    one_line_error(invoke("train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")),
+                   "no such file")
+    one_line_error(invoke("train", "--data", str(data), "-o", "colour=3", "--out", str(tmp_path / "x")),
+                   "unknown option")
+    assert not (tmp_path / "x").exists()
+
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "model.keras").write_text("precious")
+    one_line_error(invoke("train", "--data", str(data), "--out", str(existing), *tiny), "already exists")
+    assert (existing / "model.keras").read_text() == "precious"
+
+    finished = tmp_path / "finished"
+    assert invoke("train", "--data", str(data), "--out", str(finished), *tiny).exit_code == 0
+    before = (finished / "model.keras").read_bytes()
+    one_line_error(invoke("train", "--out", str(finished), "--resume", "--data", str(data)), "finished")
+    one_line_error(invoke("train", "--out", str(existing), "--resume", "--data", str(data)), "not a training run")
+    (finished / "card.json").unlink()  # looks interrupted, but the checkpoint is gone
+    one_line_error(invoke("train", "--out", str(finished), "--resume", "--data", str(data)), "no checkpoint")
+    assert (finished / "model.keras").read_bytes() == before
+
+
+def test_resume_refuses_other_options_or_data(data, tmp_path, monkeypatch):
+    monkeypatch.setattr(train_module, "_plot", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "r", data)
+    monkeypatch.undo()
+    one_line_error(invoke("train", "--out", str(tmp_path / "r"), "--resume", "--data", str(data),
+                          "--arch", "gru"), "different arch")
+    other = make_dataset(tmp_path / "other", seed=5)
+    one_line_error(invoke("train", "--out", str(tmp_path / "r"), "--resume", "--data", str(other)),
+                   "different data")
