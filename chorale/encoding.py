@@ -21,6 +21,12 @@ COLUMNS = tuple(f"note{i}" for i in range(N_VOICES))
 REST = 0
 MIDI_LOW, MIDI_HIGH = 21, 108  # the piano range: any other nonzero pitch is bad data
 STEPS_PER_QUARTER = 4  # the grid is in 16th notes
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+def note_name(pitch: int) -> str:
+    """MIDI pitch -> scientific pitch name (60 -> C4), for messages a musician reads."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,8 @@ class Vocabulary:
         if notes.size and (notes.min() < self.low or notes.max() > self.high):
             bad = notes[(notes < self.low) | (notes > self.high)][0]
             raise ChoraleError(
-                f"pitch {int(bad)} is outside the model's range {self.low}..{self.high}"
+                f"pitch {int(bad)} ({note_name(int(bad))}) is outside the model's range "
+                f"{self.low}..{self.high} ({note_name(self.low)}..{note_name(self.high)})"
             )
         tokens = np.where(chords == REST, 0, chords - self.low + 1)
         return tokens.reshape(-1).astype(np.int32)

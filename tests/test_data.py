@@ -178,7 +178,7 @@ def test_vocabulary_round_trip_and_range():
     tokens = vocab.encode(GRID)
     assert tokens.tolist()[:4] == [74 - 35, 70 - 35, 65 - 35, 58 - 35] and tokens[-1] == 0
     np.testing.assert_array_equal(vocab.decode(tokens), GRID)
-    with pytest.raises(ChoraleError, match="pitch 90 is outside the model's range 36..81"):
+    with pytest.raises(ChoraleError, match=r"pitch 90 \(F#6\) is outside the model's range 36..81 \(C2..A5\)"):
         vocab.encode(np.array([[90, 60, 60, 60]]))
     assert Vocabulary.fit([GRID]) == Vocabulary(55, 75)
     assert Vocabulary.from_dict(vocab.to_dict()) == vocab
