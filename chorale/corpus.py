@@ -3,8 +3,8 @@
 Every MusicXML Bach score with exactly one Soprano, Alto, Tenor and Bass part becomes a
 (steps, 4) grid of MIDI pitches on 16th notes (see docs/dataset.md for the rules). The
 split is decided per *melody group* (chorales whose soprano lines are transposed or
-near copies of each other), by a hash of the group's melody, so twins never straddle
-train and test, and a chorale keeps its split when others are added to the corpus.
+near copies of each other), by a hash of the group's first source name, so twins never
+straddle train and test, and a chorale keeps its split when others are added.
 """
 
 from __future__ import annotations

@@ -21,6 +21,12 @@ def bundled(name: str) -> Path:
     return installed if installed.exists() else _PACKAGE.parent / "data" / name
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "w", **kwargs):
     """Open a temporary file beside `path`; on success rename it over `path`.
@@ -37,6 +43,7 @@ def atomic_write(path, mode: str = "w", **kwargs):
     except OSError as e:
         raise ChoraleError(f"{path}: cannot write ({e.strerror})") from None
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()

@@ -264,7 +264,10 @@ def train(name: str, train_S: np.ndarray, valid_S: np.ndarray, window: int,
     if f.kind == "sequence":
         f.positions = output_positions(f.model, window)
     x = lambda S: np.asarray(S[:, :window, None], np.float32)  # noqa: E731
-    f.model.compile(optimizer=keras.optimizers.Adam(), loss="mse", jit_compile=True)
+    # XLA makes recurrent layers several times faster on a CPU but costs seconds to
+    # compile: worth it only for a long training run.
+    jit = len(train_S) * epochs >= 20_000
+    f.model.compile(optimizer=keras.optimizers.Adam(), loss="mse", jit_compile=jit)
     callbacks = []
     if patience:
         callbacks.append(keras.callbacks.EarlyStopping(

@@ -128,9 +128,9 @@ def estimate_key(grid):
 
 def _mido_key_name(key) -> str:
     """mido's name ("Eb", "F#m") for a music21 Key, folded into the seven sharps/flats MIDI allows."""
-    sharps = key.sharps - 12 if key.sharps > 7 else key.sharps + 12 if key.sharps < -7 else key.sharps
     from music21.key import KeySignature
 
+    sharps = key.sharps - 12 if key.sharps > 7 else key.sharps + 12 if key.sharps < -7 else key.sharps
     folded = KeySignature(sharps).asKey(key.mode)
     return folded.tonic.name.replace("-", "b") + ("m" if key.mode == "minor" else "")
 
@@ -270,9 +270,9 @@ def read_melody(path, part: str | int | None = None) -> np.ndarray:
     if path.suffix.lower() == ".csv":
         grid = read_csv(path)
         lines = [_Line(v, [(s, e, p) for s, e, p in _runs(grid[:, i]) if p != REST]) for i, v in enumerate(VOICES)]
-        steps, steps_per_bar = len(grid), STEPS_PER_BAR
+        steps = len(grid)
     else:
-        lines, steps, steps_per_bar = _read_lines(path)
+        lines, steps, _ = _read_lines(path)
     names = [line.name for line in lines]
     if part is None:
         with_notes = [line for line in lines if line.notes]
@@ -293,7 +293,7 @@ def read_melody(path, part: str | int | None = None) -> np.ndarray:
 
 
 def _read_lines(path: Path):
-    """(lines with notes, steps, steps per bar) from a MIDI or MusicXML file."""
+    """(lines, steps, steps per bar) from a MIDI or MusicXML file with at least one note."""
     suffix = path.suffix.lower()
     if suffix not in MIDI_SUFFIXES + MUSICXML_SUFFIXES:
         raise ChoraleError(f"{path}: unknown file type '{suffix}': expected .mid, .midi, .musicxml, .xml, .mxl or .csv")

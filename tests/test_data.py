@@ -38,6 +38,7 @@ def test_csv_round_trip(tmp_path):
     assert (tmp_path / "a.csv").read_text().splitlines()[0] == HEADER
     np.testing.assert_array_equal(read_csv(tmp_path / "a.csv"), GRID)
     assert [p.name for p in tmp_path.iterdir()] == ["a.csv"]  # no temp file left behind
+    assert (tmp_path / "a.csv").stat().st_mode & 0o644 == 0o644  # readable like any other file
 
 
 @settings(max_examples=50, deadline=None)
