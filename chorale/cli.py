@@ -160,14 +160,29 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed,
 
 
 @cli.command("evaluate")
-@click.option("--model", "model_dir", required=True, type=click.Path(path_type=str), help="A trained model folder.")
+@click.option("--model", "model_dir", type=click.Path(path_type=str), help="A trained model folder (not with --music).")
 @click.option("--data", "data_path", help="Dataset folder, archive or CSV (default: the bundled dataset).")
 @click.option("--split", default="test", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def evaluate_cmd(model_dir, data_path, split, as_json):
-    """Next-token NLL (nats/token) and accuracy: windowed (the reference protocol) and whole-chorale."""
+@click.option("--music", is_flag=True, help="Score the musicality of FILES (chorale files, or folders of "
+              "them: one column each) next to the real chorales of --split.")
+@click.option("--per-chorale", is_flag=True, help="With --music: also one line per chorale.")
+@click.argument("files", nargs=-1, type=click.Path(exists=True))
+def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files):
+    """Next-token NLL (nats/token) and accuracy: windowed (the reference protocol) and whole-chorale.
+
+    With --music FILES...: voice leading (parallel and hidden fifths and octaves, crossings,
+    spacing, range) and style statistics (pitch-class and interval histograms, key
+    clarity, repetition), side by side with real Bach. See docs/music.md.
+    """
     import json
 
+    if music:
+        return _evaluate_music(files, data_path, split, as_json, per_chorale)
+    if files:
+        raise click.UsageError("FILES are scored with --music")
+    if not model_dir:
+        raise click.UsageError("give --model DIR (or --music FILES...)")
     from chorale.evaluate import evaluate
 
     r = evaluate(model_dir, data_path, split)
@@ -183,6 +198,24 @@ def evaluate_cmd(model_dir, data_path, split, as_json):
             continue
         voices = " ".join(f"{v:.4f}" for v in s["per_voice"].values())
         click.echo(f"  {name:<9} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
+
+
+def _evaluate_music(files, data_path, split, as_json, per_chorale):
+    import json
+
+    from chorale.music import chorale_table, evaluate_files, table
+
+    if not files:
+        raise click.UsageError("--music needs FILES: chorale files (.mid, .csv, MusicXML) or folders of them")
+    r = evaluate_files(files, data_path, split)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    if per_chorale:
+        for title, scored in list(r["columns"].items())[1:]:
+            click.echo(f"{title}:\n{chorale_table(scored)}\n")
+    counts = {title: len(scored["chorales"]) for title, scored in r["columns"].items()}
+    click.echo(table({f"{title} ({n})": r["columns"][title]["aggregate"] for title, n in counts.items()}))
 
 
 # ---------------------------------------------------------------------------- generate
@@ -287,6 +320,198 @@ def render(file, midi, csv, wav, png, musicxml, sheet, tempo, program, title, fo
     grid = read_grid(file)
     for line in render_all(grid, **outputs, title=title or Path(file).stem, tempo=tempo, program=program, force=force):
         click.echo(line)
+
+
+# ------------------------------------------------------------------------ forecast
+FORECAST_MODELS = ("naive", "linear", "rnn", "deep-rnn", "deep-rnn-dense", "iterative",
+                   "seq2vec", "seq2seq", "ln-rnn", "lstm", "gru", "conv-gru", "wavenet")
+
+
+@cli.group(cls=Group)
+def forecast():
+    """Forecast time series with the sequence models (Hands-On ML, ch. 15)."""
+
+
+def _check_outputs(force: bool, *paths) -> None:
+    """Refuse to overwrite outputs (unless --force) before any slow work starts."""
+    from pathlib import Path
+
+    for p in filter(None, paths):
+        p = Path(p)
+        if p.exists() and not force:
+            raise ChoraleError(f"{p} exists (use --force to overwrite)")
+        if not (p.parent if str(p.parent) else Path(".")).is_dir():
+            raise ChoraleError(f"{p}: folder {p.parent} does not exist")
+
+
+def _parse_models(text):
+    names = [m.strip() for m in text.split(",") if m.strip()] if text else None
+    for m in names or ():
+        if m not in FORECAST_MODELS:
+            raise ChoraleError(f"unknown model '{m}' (choose from {', '.join(FORECAST_MODELS)})")
+    return names
+
+
+@forecast.command("synthetic")
+@click.option("--task", type=click.Choice(["next", "ahead"]), default="next", show_default=True,
+              help="next: predict step 51; ahead: predict the next 10 steps.")
+@click.option("--models", help="Comma-separated models (default: the chapter's list for the "
+              f"task). Any of: {', '.join(FORECAST_MODELS)}.")
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--n-series", type=click.IntRange(10), default=10_000, show_default=True,
+              help="Series to generate, split 70/20/10.")
+@click.option("--uncertainty", type=click.IntRange(0), default=0, metavar="N",
+              help="Monte Carlo dropout: N stochastic passes (mean and ±2 std).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Dropout rate (default 0.1 with --uncertainty, else 0).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the results as JSON.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Draw test series and forecasts (PNG).")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def forecast_synthetic(task, models, epochs, seed, n_series, uncertainty, dropout, json_path,
+                       plot, force):
+    """The chapter's experiments on synthetic series (two sines plus noise, 50 steps)."""
+    names = _parse_models(models)
+    _check_outputs(force, json_path, plot)
+    import json
+
+    from chorale.files import atomic_write
+    from chorale.forecast import AHEAD_MODELS, NEXT_MODELS, format_table, plot_synthetic, run_synthetic
+
+    names = names or list(NEXT_MODELS if task == "next" else AHEAD_MODELS)
+    dropout = (0.1 if uncertainty else 0.0) if dropout is None else dropout
+    with click.progressbar(length=len(names), label="Training", file=sys.stderr,
+                           item_show_func=lambda m: m) as bar:
+        def progress(name, seen=[]):  # noqa: B006 - advances once per model after the first
+            if seen:
+                bar.update(1)
+            seen.append(name)
+            bar.current_item = name
+            bar.render_progress()
+        result = run_synthetic(task, names, epochs, seed, n_series, uncertainty, dropout,
+                               progress=progress)
+        bar.update(1)
+    click.echo(format_table(result))
+    if json_path:
+        with atomic_write(json_path) as f:
+            json.dump(result, f, indent=1)
+        click.echo(f"Wrote {json_path}")
+    if plot:
+        plot_synthetic(result, plot)
+        click.echo(f"Wrote {plot}")
+
+
+@forecast.command("csv")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--column", required=True, help="The column to forecast.")
+@click.option("--time-column", help="Dates or numbers, increasing, at a regular step.")
+@click.option("--horizon", type=click.IntRange(1), default=10, show_default=True, help="Steps to forecast.")
+@click.option("--window", type=click.IntRange(1), default=50, show_default=True, help="Input steps.")
+@click.option("--model", type=click.Choice(FORECAST_MODELS), default="gru", show_default=True)
+@click.option("--season", type=click.IntRange(1), help="Season length P for a seasonal-naive baseline.")
+@click.option("--fill", type=click.Choice(["previous", "linear"]),
+              help="Fill missing values and time steps (default: they are an error).")
+@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--uncertainty", type=click.IntRange(0), default=100, show_default=True, metavar="N",
+              help="Monte Carlo dropout passes for the forecast band (0: none).")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the forecast as CSV.")
+@click.option("--plot", type=click.Path(dir_okay=False), help="Draw the series and the forecast (PNG).")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def forecast_csv(file, column, time_column, horizon, window, model, season, fill, epochs, seed,
+                 uncertainty, dropout, out, plot, force):
+    """Backtest a model on a CSV series and forecast the next HORIZON steps."""
+    _check_outputs(force, out, plot)
+    from chorale.files import atomic_write
+    from chorale.forecast_csv import forecast_series, load_series, plot_forecast
+
+    series = load_series(file, column, time_column, fill)
+    result = forecast_series(series, model, window, horizon, season, epochs, seed, uncertainty,
+                             dropout, verbose=2 if sys.stderr.isatty() else 0)
+    a, b, c = result["split"]
+    filled = f" ({series.filled} filled)" if series.filled else ""
+    click.echo(f"Series '{column}': {len(series.values)} values{filled}; split: train {a}, "
+               f"validation {b}, test {c}; window {window}, horizon {horizon}; {model} "
+               f"({result['parameters']} parameters, {result['epochs_run']} epochs)")
+    click.echo(f"Backtest on the test part ({result['test_windows']} windows):")
+    click.echo(f"  {'model':<26}{'MSE':>12}{'MAE':>12}")
+    for name, s in result["backtest"].items():
+        click.echo(f"  {name:<26}{s['mse']:>12.5g}{s['mae']:>12.5g}")
+    band = f", band ±2 std over {uncertainty} MC dropout passes" if uncertainty else ""
+    click.echo(f"Forecast of the next {horizon} steps{band}:")
+    click.echo(result["forecast"].to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    if out:
+        with atomic_write(out, newline="") as f:
+            result["forecast"].to_csv(f, index=False)
+        click.echo(f"Wrote {out}")
+    if plot:
+        plot_forecast(series, result, plot, title=f"{file}: {column}")
+        click.echo(f"Wrote {plot}")
+
+
+# ---------------------------------------------------------------------------- harmonize
+@cli.command("harmonize")
+@click.argument("melody", type=click.Path(exists=True, dir_okay=False))
+@click.option("--voice", type=click.Choice(["soprano", "alto", "tenor", "bass"]), default="soprano",
+              show_default=True, help="The voice that sings the melody; the model writes the other three.")
+@click.option("--part", help="Part or track holding the melody: a 0-based number or a name "
+              "(default: the one named Soprano, else the first).")
+@click.option("--candidates", type=click.IntRange(1), default=8, show_default=True,
+              help="Harmonizations to sample; keep the one with the fewest voice-leading errors "
+              "(then the highest log-likelihood).")
+@click.option("--model", "model_dir", type=click.Path(path_type=str),
+              help="A trained model folder (default: the bundled model).")
+@click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
+@click.option("--temperature", type=float, default=1.0, show_default=True,
+              help="Below 1: safer, more repetitive; above 1: more adventurous.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/harmonized.mid",
+              show_default=True, help="Output file: .mid, or .csv for the 16th-note grid.")
+@render_options
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, out, wav, png, musicxml,
+                  sheet, tempo, program, title, force):
+    """Write alto, tenor and bass under a melody (or the other voices around --voice).
+
+    MELODY is a MIDI, MusicXML or JSB-style CSV file with one melodic line (or pick one
+    with --part); it is quantized to 16th notes and moved by octaves (else by the
+    smallest shift) into the model's range for the voice.
+
+    Example: chorale harmonize tune.mid --candidates 8 --seed 1 --out tune-satb.mid --wav tune.wav
+    """
+    import random
+    from pathlib import Path
+
+    from chorale.encoding import VOICES, note_name
+    from chorale.files import bundled
+    from chorale.harmonize import fit_range, harmonize, read_line
+    from chorale.render import check_outputs, render_all
+    from chorale.sample import load_sampler
+
+    kind = Path(out).suffix.lower()
+    if kind not in (".mid", ".midi", ".csv"):
+        raise click.BadParameter(f"'{out}': expected a .mid or .csv file", param_hint="--out")
+    outputs = dict(midi=None if kind == ".csv" else out, csv=out if kind == ".csv" else None,
+                   wav=wav, png=png, musicxml=musicxml, sheet=sheet)
+    check_outputs(outputs, force)  # refuse before sampling: no time spent, no file written
+    seed = random.randrange(2**31) if seed is None else seed
+    line = read_line(melody, part)
+    model, card, vocab = load_sampler(model_dir or bundled("model"))
+    low, high = card["voice_ranges"][VOICES.index(voice)]
+    line, shift = fit_range(line, low, high, voice)
+    if shift:
+        click.echo(f"Transposed the melody {'up' if shift > 0 else 'down'} {abs(shift)} semitones to fit "
+                   f"the model's {voice} range {note_name(low)}..{note_name(high)}.")
+    with click.progressbar(length=len(line) * 4, label=f"Harmonizing ({candidates} candidates)",
+                           file=sys.stderr) as bar:
+        result = harmonize(model, vocab, line, voice, card["voice_ranges"], candidates, seed, temperature,
+                           progress=bar.update)
+    for written in render_all(result.grid, **outputs, title=title or f"{Path(melody).stem} (harmonized)",
+                              tempo=tempo, program=program, force=force):
+        click.echo(written)
+    click.echo(f"  {len(line)} steps, candidate {result.chosen + 1} of {candidates} (seed {seed + result.chosen}): "
+               f"{result.errors[result.chosen]} voice-leading errors, mean log-likelihood "
+               f"{result.logliks[result.chosen]:.3f} nats per sampled note")
 
 
 def main():

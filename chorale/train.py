@@ -34,10 +34,11 @@ RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card
 # Per-architecture defaults (the default arch's are the benchmark's winner; see docs/models.md).
 DEFAULT_ARCH = "wavenet"
 HYPERPARAMETERS = {
-    "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, augment=False, options={}),
-    "wavenet": dict(epochs=12, batch_size=32, learning_rate=2e-3, augment=True, options={}),
+    "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False, options={}),
+    "wavenet": dict(epochs=4, batch_size=32, learning_rate=2e-3, schedule="cosine", augment=True,
+                    options=dict(filters=64, dilations=(1, 2, 4, 8, 16, 32) * 2)),
 }
-FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, augment=True, options={})
+FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, options={})
 
 
 def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) -> np.ndarray:
@@ -86,7 +87,10 @@ def strategy_for(distribute: str | None):
     return tf.distribute.MirroredStrategy()
 
 
-def _compile(model, learning_rate):
+def _compile(model, learning_rate, decay_steps=None):
+    """Nadam; with `decay_steps`, the learning rate follows a cosine down to 5% over the run."""
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Nadam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -118,7 +122,7 @@ def _prepare_out(out: Path, resume: bool, force: bool) -> dict | None:
 
 def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None, learning_rate=None,
           augment=None, seed=None, options: dict | None = None, resume=False, force=False,
-          distribute=None, verbose=None) -> dict:
+          distribute=None, verbose=None, patience=PATIENCE) -> dict:
     """Train (or resume) a run in folder `out`; return its card. None means the arch's default
     (or, with resume, the stored value; a different explicit value is an error)."""
     import tensorflow as tf
@@ -145,12 +149,13 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         arch = arch or DEFAULT_ARCH
         hp = HYPERPARAMETERS.get(arch, FALLBACK)
         run = {k: (v if v is not None else hp.get(k)) for k, v in asked.items()}
-        run.update(arch=arch, seed=seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31),
+        run.update(arch=arch, schedule=hp["schedule"], seed=seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31),
                    options={**hp["options"], **(options or {})}, data=dataset.source,
                    data_fingerprint=dataset.fingerprint())
         vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
         run["vocabulary"] = vocab.to_dict()
         run["voice_ranges"] = voice_ranges(dataset.notes("train")).tolist()
+        run = json.loads(json.dumps(run))  # tuples become lists, as run.json stores them
     vocab = Vocabulary.from_dict(run["vocabulary"])
 
     train_notes = dataset.notes("train")
@@ -169,17 +174,23 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
             model = _load(out / "checkpoint.keras")
         else:
             model = build_chorale_model(run["arch"], vocab, **run["options"])
-            _compile(model, run["learning_rate"])
+            steps = -(-len(x) // run["batch_size"]) * run["epochs"]
+            _compile(model, run["learning_rate"], steps if run["schedule"] == "cosine" else None)
     if not stored:
         with atomic_write(out / "run.json") as f:
             json.dump(run, f, indent=2)
 
     history = _read_history(out / "history.csv") if stored else []
-    if not _stale(history) and len(history) < run["epochs"]:
-        steps = -(-len(x) // run["batch_size"])
-        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"]),
+    if not _stale(history, patience) and len(history) < run["epochs"]:
+        whole = strategy.num_replicas_in_sync > 1  # replicas need equal shares: whole batches only
+        if whole:
+            v = v[:len(v) // run["batch_size"] * run["batch_size"]]
+            if not len(v):
+                raise ChoraleError(f"distributed training needs at least {run['batch_size']} validation windows")
+        steps = len(x) // run["batch_size"] if whole else -(-len(x) // run["batch_size"])
+        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps),
                   steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
-                  validation_data=(v[:, :-1], v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history)],
+                  validation_data=(v[:, :-1], v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
                   verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
     elapsed = sum(h["seconds"] for h in history)
 
@@ -187,8 +198,8 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     card = {
         "architecture": run["arch"], "options": run["options"],
         "parameters": int(model.count_params()),
-        "hyperparameters": {k: run[k] for k in ("epochs", "batch_size", "learning_rate", "augment", "seed")}
-        | {"window_chords": WINDOW, "shift_chords": SHIFT, "patience": PATIENCE, "optimizer": "Nadam",
+        "hyperparameters": {k: run[k] for k in ("epochs", "batch_size", "learning_rate", "schedule", "augment", "seed")}
+        | {"window_chords": WINDOW, "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
            "distribute": distribute or "none"},
         "vocabulary": run["vocabulary"], "voice_ranges": run["voice_ranges"],
         "data": run["data"], "data_fingerprint": run["data_fingerprint"],
@@ -207,12 +218,12 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     return card
 
 
-def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int):
-    """(inputs, targets) batches for epochs start..epochs-1, each epoch in an order fixed by
-    (seed, epoch) alone, so a resumed run trains on exactly the batches it would have."""
+def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, steps: int):
+    """(inputs, targets): `steps` batches for each of epochs start..epochs-1, each epoch in an
+    order fixed by (seed, epoch) alone, so a resumed run trains on exactly the batches it would have."""
     for epoch in range(start, epochs):
         order = np.random.default_rng([seed, epoch]).permutation(len(x))
-        for i in range(0, len(x), batch_size):
+        for i in range(0, steps * batch_size, batch_size):
             w = x[order[i:i + batch_size]]
             yield w[:, :-1], w[:, 1:]
 
@@ -220,9 +231,9 @@ def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int):
 class Checkpoint(keras.callbacks.Callback):
     """After each epoch: save the best model, the checkpoint, then history.csv; stop early."""
 
-    def __init__(self, out: Path, history: list[dict]):
+    def __init__(self, out: Path, history: list[dict], patience: int):
         super().__init__()
-        self.out, self.history = out, history
+        self.out, self.history, self.patience = out, history, patience
 
     def on_epoch_begin(self, epoch, logs=None):
         self.t0 = time.time()
@@ -234,15 +245,15 @@ class Checkpoint(keras.callbacks.Callback):
         self.history.append(row)
         _save(self.model, self.out / "checkpoint.keras")
         _write_history(self.out / "history.csv", self.history)
-        self.model.stop_training = _stale(self.history)
+        self.model.stop_training = _stale(self.history, self.patience)
 
 
-def _stale(history) -> bool:
-    """Early stopping: PATIENCE epochs since the best validation loss."""
+def _stale(history, patience=PATIENCE) -> bool:
+    """Early stopping: `patience` epochs since the best validation loss."""
     if not history:
         return False
     best = min(range(len(history)), key=lambda i: history[i]["val_loss"])
-    return len(history) - 1 - best >= PATIENCE
+    return len(history) - 1 - best >= patience
 
 
 def _load(path):

@@ -21,7 +21,7 @@ from chorale.train import train, transposed, windows  # noqa: E402
 TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)
 
 
-def make_dataset(folder, counts=(("train", 3), ("valid", 1), ("test", 1)), seed=0):
+def make_dataset(folder, counts=(("train", 3), ("valid", 2), ("test", 1)), seed=0):
     rng = np.random.default_rng(seed)
     for split, n in counts:
         (folder / split).mkdir(parents=True)
@@ -75,7 +75,7 @@ def test_outputs_and_determinism(data, tmp_path):
 def test_resume_continues_where_it_stopped(data, tmp_path, monkeypatch):
     run(tmp_path / "straight", data, epochs=2)
 
-    def interrupt_after_one_epoch(history):
+    def interrupt_after_one_epoch(history, patience=None):
         if len(history) == 1:
             raise KeyboardInterrupt
         return False
@@ -98,7 +98,7 @@ def test_mirrored_strategy_on_two_logical_cpus(data, tmp_path):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from chorale.train import strategy_for, train
         assert strategy_for("mirrored").num_replicas_in_sync == 2
-        card = train({str(tmp_path / "m")!r}, data={str(data)!r}, arch="wavenet", epochs=1, batch_size=4,
+        card = train({str(tmp_path / "m")!r}, data={str(data)!r}, arch="wavenet", epochs=1, batch_size=2,
                      seed=1, options={TINY!r}, distribute="mirrored", verbose=0)
         print("OK", card["hyperparameters"]["distribute"])
     """)

@@ -1,0 +1,122 @@
+"""How Bach-like are our chorales? Samples and harmonizations of two models vs real Bach.
+
+    python benchmarks/musicality.py [--default DIR] [--reference DIR] [--samples 50] [--harmonizations 20]
+
+- Samples: `--samples` chorales from each model as `chorale generate` writes them by
+  default (16 bars, temperature 1, range guard, seeds 0..N-1, each continuing the first two
+  bars of the held-out chorale its seed picks). Only the sampled 14 bars are scored: the
+  primer is Bach's.
+- Real Bach: the first `--samples` chorales of the test split. The histograms are matched
+  against the whole test split, the voice ranges against every split.
+- Harmonizations: the sopranos of the first `--harmonizations` test chorales, harmonized by
+  each model (`--candidates` per melody, seed i for melody i), compared with Bach's own
+  alto, tenor and bass (share of equal 16th steps) and scored like the rest.
+
+Columns: Bach (N test chorales), default and reference (their samples), Bach 20 (the
+chorales whose sopranos are harmonized), default harm and reference harm (harmonizations).
+Prints the table and writes benchmarks/results/musicality.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from chorale import music
+from chorale.data import load
+from chorale.files import atomic_write, bundled
+from chorale.harmonize import harmonize
+from chorale.sample import PRIMER_STEPS, Controls, generate, load_sampler, primer_grid
+
+RESULTS = Path(__file__).parent / "results" / "musicality.json"
+BARS = 16
+PUBLISHED_BACH_PARALLELS_PER_NOTE = 0.0016
+
+
+def samples(model_dir, count: int):
+    """`count` chorales as `chorale generate --seed i` writes them, primer cut off."""
+    sampler, card, vocab = load_sampler(model_dir)
+    seeds = list(range(count))
+    primers = [primer_grid(None, s) for s in seeds]
+    grids, _ = generate(sampler, vocab, primers, BARS * 16, seeds, Controls(voice_ranges=card["voice_ranges"]))
+    return [g[PRIMER_STEPS:] for g in grids]
+
+
+def harmonizations(model_dir, chorales, candidates: int):
+    sampler, card, vocab = load_sampler(model_dir)
+    return [harmonize(sampler, vocab, c.notes[:, 0], "soprano", card["voice_ranges"], candidates, seed=i).grid
+            for i, c in enumerate(chorales)]
+
+
+def closer(ours, theirs, bach) -> bool | None:
+    if None in (ours, theirs, bach) or abs(ours - bach) == abs(theirs - bach):
+        return None
+    return abs(ours - bach) < abs(theirs - bach)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--default", default=str(bundled("model")), help="Our default model folder.")
+    parser.add_argument("--reference", required=True, help="A trained `--arch reference` model folder.")
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--harmonizations", type=int, default=20)
+    parser.add_argument("--candidates", type=int, default=8)
+    parser.add_argument("--note", default="", help="What was compared, written into the results (e.g. epochs).")
+    args = parser.parse_args()
+
+    dataset = load()
+    test = dataset["test"]
+    reference = music.Reference.of(dataset.notes("test"), ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
+    models = {"default": args.default, "reference": args.reference}
+    seconds, columns, agreement = {}, {}, {}
+    columns["Bach"] = music.score([c.notes for c in test[: args.samples]], reference)
+    for name, folder in models.items():
+        start = time.perf_counter()
+        columns[name] = music.score(samples(folder, args.samples), reference)
+        seconds[name] = time.perf_counter() - start
+    melodies = test[: args.harmonizations]
+    columns[f"Bach {len(melodies)}"] = music.score([c.notes for c in melodies], reference)
+    for name, folder in models.items():
+        start = time.perf_counter()
+        grids = harmonizations(folder, melodies, args.candidates)
+        seconds[f"{name} harm"] = time.perf_counter() - start
+        columns[f"{name} harm"] = music.score(grids, reference)
+        agreement[f"{name} harm"] = float(np.mean([music.agreement(g, c.notes, given=0)
+                                                             for g, c in zip(grids, melodies)]))
+
+    aggregate = {title: scored["aggregate"] for title, scored in columns.items()}
+    bach, ours, theirs = aggregate["Bach"], aggregate["default"], aggregate["reference"]
+    verdicts = {key: closer(ours[key], theirs[key], bach[key]) for key, _ in music.METRICS}
+    ratio = ours["parallels_per_note"] / bach["parallels_per_note"]
+    summary = {
+        "parallels_per_note_vs_bach": ratio,
+        "within_3x_of_bach": ratio <= 3,
+        "closer_to_bach_than_reference": sum(v is True for v in verdicts.values()),
+        "reference_closer": sum(v is False for v in verdicts.values()),
+        "ties": sum(v is None for v in verdicts.values()),
+        "per_metric": verdicts,
+        "agreement_with_bach": agreement,
+    }
+    text = music.table(aggregate)
+    agree = "  ".join(f"{k}: {v:.3f}" for k, v in agreement.items())
+    print(text)
+    print(f"\nShare of alto/tenor/bass 16ths equal to Bach's: {agree}")
+    print(f"Parallel 5ths+8ves per note: default {ours['parallels_per_note']:.4f}, Bach {bach['parallels_per_note']:.4f} "
+          f"(published: about {PUBLISHED_BACH_PARALLELS_PER_NOTE}), ratio {ratio:.2f} "
+          f"({'within' if ratio <= 3 else 'NOT within'} 3x)")
+    print(f"Default closer to Bach than the reference on {summary['closer_to_bach_than_reference']} of "
+          f"{len(verdicts)} metrics (reference closer on {summary['reference_closer']}, ties {summary['ties']})")
+    with atomic_write(RESULTS) as f:
+        json.dump({"models": models, "note": args.note, "samples": args.samples,
+                   "harmonizations": args.harmonizations, "candidates": args.candidates, "bars": BARS,
+                   "primer_steps_excluded": PRIMER_STEPS, "seconds": seconds, "summary": summary,
+                   "aggregate": aggregate, "table": text}, f, indent=2)
+    print(f"Wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

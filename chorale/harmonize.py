@@ -1,0 +1,127 @@
+"""Harmonize a melody: the given voice is fixed, the model writes the other three.
+
+The model is left-to-right, so "conditioning" on a melody is just forcing: at every step
+the given voice's token is fed as it is and only the other voices are sampled (see
+`chorale.sample.sample`). The model never sees the melody ahead of the current step, so
+K candidates are sampled in one batch and the one with the fewest voice-leading errors
+(ties: the highest log-likelihood per sampled note) is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from chorale import ChoraleError
+from chorale.data import read_csv
+from chorale.encoding import N_VOICES, REST, VOICES, Vocabulary, note_name
+from chorale.music import voice_leading_errors
+from chorale.sample import Controls, sample
+
+UNSAMPLED = -1
+
+
+@dataclass(frozen=True)
+class Harmonization:
+    grid: np.ndarray  # (steps, 4) the chosen candidate
+    chosen: int  # its index among the candidates
+    logliks: np.ndarray  # (K,) mean log-likelihood per sampled note of each candidate
+    errors: np.ndarray  # (K,) voice-leading errors of each candidate
+
+
+def read_line(path, part=None) -> np.ndarray:
+    """One melodic line (steps,) quantized to 16ths, without leading or trailing silence.
+
+    Unlike `chorale.midi.read_melody`, which keeps a chord's top note, a chord is an error
+    here: a harmonization of the top note alone would silently drop the user's notes.
+    """
+    from chorale import midi
+
+    path = Path(path)
+    if path.suffix.lower() == ".csv" and not read_csv(path).any():
+        raise ChoraleError(f"{path}: no notes, only rests")
+    melody = midi.read_melody(path, part)  # validates the file and `part`
+    if path.suffix.lower() != ".csv":  # a CSV column is a single line by construction
+        lines, _, steps_per_bar = midi._read_lines(path)
+        starts = sorted(start for start, _, _ in _chosen_line(lines, part).notes)
+        chords = [a for a, b in zip(starts, starts[1:]) if a == b]
+        if chords:
+            raise ChoraleError(f"{path}: the melody has a chord at {midi._where(chords[0], steps_per_bar)}; "
+                               "harmonize needs a single line (pick one part with --part)")
+    sung = np.flatnonzero(melody != REST)
+    if not sung.size:
+        raise ChoraleError(f"{path}: the melody has no notes")
+    return melody[sung[0]: sung[-1] + 1]
+
+
+def _chosen_line(lines, part):
+    """The line `read_melody` reads for `part` (already validated by it)."""
+    from chorale import midi
+
+    if part is None:
+        sung = [line for line in lines if line.notes]
+        return next((line for line in sung if midi._voice_of(line.name) == "soprano"), sung[0])
+    if str(part).isdigit():
+        return lines[int(part)]
+    return next(line for line in lines if line.name.strip().lower().startswith(str(part).strip().lower()))
+
+
+def fit_range(melody: np.ndarray, low: int, high: int, voice: str = "soprano") -> tuple[np.ndarray, int]:
+    """(melody moved into low..high, semitones moved). Octaves first, since they keep the key;
+    otherwise the smallest shift. A melody wider than the range is an error."""
+    sung = melody[melody != REST]
+    top, bottom = int(sung.max()), int(sung.min())
+    if top - bottom > high - low:
+        raise ChoraleError(f"the melody spans {note_name(bottom)}..{note_name(top)} ({top - bottom} semitones), "
+                           f"wider than the model's {voice} range {note_name(low)}..{note_name(high)} "
+                           f"({high - low} semitones)")
+    fits = list(range(low - bottom, high - top + 1))
+    octaves = [k for k in fits if k % 12 == 0]
+    shift = min(octaves or fits, key=abs)
+    return np.where(melody != REST, melody + shift, REST), shift
+
+
+def forced_tokens(melody: np.ndarray, voice: int, vocab: Vocabulary, voice_ranges) -> np.ndarray:
+    """(steps * 4,) tokens: the melody's in its voice's slots, UNSAMPLED elsewhere.
+
+    The sampler needs the very first token (the soprano's) given. When the melody is in
+    another voice, the soprano starts on the melody's first pitch class, in the octave
+    (above the melody's note) nearest the middle of the soprano range: a doubling,
+    consonant with whatever follows.
+    """
+    grid = np.zeros((len(melody), N_VOICES), np.int32)
+    grid[:, voice] = melody
+    tokens = np.full(grid.size, UNSAMPLED, np.int64)
+    tokens[voice::N_VOICES] = vocab.encode(grid)[voice::N_VOICES]
+    if voice != 0:
+        low, high = voice_ranges[0]
+        middle = (low + high) / 2
+        doublings = [p for p in range(max(low, int(melody[0])), high + 1) if p % 12 == melody[0] % 12]
+        first = min(doublings, key=lambda p: abs(p - middle)) if doublings else round(middle)
+        tokens[0] = vocab.encode(np.array([[first, 0, 0, 0]]))[0]
+    return tokens
+
+
+def best_candidate(errors, logliks) -> int:
+    """Index of the candidate with the fewest voice-leading errors; ties go to the highest
+    log-likelihood, then to the first."""
+    return min(range(len(errors)), key=lambda i: (errors[i], -logliks[i], i))
+
+
+def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ranges, candidates: int,
+              seed: int, temperature: float = 1.0, progress=None) -> Harmonization:
+    """Sample `candidates` harmonizations of `melody` (already in range) in one batch; keep the best.
+
+    Candidate i uses seed + i, so the same seed gives the same result.
+    """
+    v = VOICES.index(voice)
+    tokens = forced_tokens(melody, v, vocab, voice_ranges)
+    controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges))
+    sampled, logliks = sample(model, vocab, np.tile(tokens, (candidates, 1)),
+                              [seed + i for i in range(candidates)], controls, progress)
+    grids = [vocab.decode(row) for row in sampled]
+    errors = np.array([voice_leading_errors(g) for g in grids])
+    chosen = best_candidate(errors, logliks)
+    return Harmonization(grids[chosen], chosen, logliks, errors)

@@ -1,0 +1,332 @@
+"""How Bach-like is a chorale? Voice-leading errors and style statistics, on the pitch grid.
+
+Everything is counted on (steps, 4) grids (soprano, alto, tenor, bass; 0 = rest), so real
+Bach, samples and harmonizations are measured the same way. Motion is judged between
+consecutive chord *changes* (a held chord is one chord, whatever its length), and a voice
+pair takes part in a transition only when both voices sing in both chords. Counts are
+kept per chorale and summed before dividing, so the aggregate of a set is a pooled rate,
+not a mean of small-sample rates. See docs/music.md for the exact definitions.
+
+Pure NumPy, plus music21 for the key analysis (imported when it is needed).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from chorale.encoding import N_VOICES, REST, voice_ranges
+
+PAIRS = tuple(combinations(range(N_VOICES), 2))  # (upper, lower) voice pairs
+OUTER = (0, N_VOICES - 1)  # soprano and bass
+FIFTH, OCTAVE = 7, 0  # interval classes (semitones mod 12); a unison counts as an octave
+SPACING_LIMIT = 12  # semitones allowed between soprano-alto and alto-tenor
+SOPRANO_STEP = 2  # a soprano move larger than this is a leap (hidden fifths and octaves)
+MAX_INTERVAL = 12  # melodic intervals beyond an octave share the outermost bins
+INTERVAL_BINS = 2 * MAX_INTERVAL + 1
+
+# Metrics in the order tables print them: (key, label). Closer to real Bach is better for each.
+METRICS = (
+    ("parallel_fifths", "parallel 5ths / 100 pair transitions"),
+    ("parallel_octaves", "parallel 8ves / 100 pair transitions"),
+    ("hidden_fifths", "hidden 5ths / 100 pair transitions"),
+    ("hidden_octaves", "hidden 8ves / 100 pair transitions"),
+    ("parallels_per_note", "parallel 5ths+8ves per note"),
+    ("crossings", "chords with a voice crossing / 100"),
+    ("spacing", "chords with S-A or A-T > octave / 100"),
+    ("out_of_range", "notes outside Bach's voice range / 100"),
+    ("pitch_class_distance", "pitch-class histogram distance (TV)"),
+    ("interval_distance", "melodic interval histogram distance (TV)"),
+    ("key_consistency", "key clarity (music21 key correlation)"),
+    ("repeated_steps", "steps equal to the previous step (share)"),
+    ("held_note_length", "mean note length (16ths)"),
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What real Bach looks like: each voice's range and its pitch-class and melodic
+    interval distributions (each row sums to 1)."""
+
+    ranges: np.ndarray  # (4, 2) lowest and highest pitch per voice
+    pitch_classes: np.ndarray  # (4, 12)
+    intervals: np.ndarray  # (4, INTERVAL_BINS): -12..+12 semitones, clipped
+
+    @classmethod
+    def of(cls, chorales, ranges_from=None) -> Reference:
+        """Histograms of `chorales` (grids); voice ranges of `ranges_from` (default: the same)."""
+        chorales = [np.asarray(c) for c in chorales]
+        pcs = sum(_pitch_class_counts(c) for c in chorales)
+        intervals = sum(_interval_counts(c) for c in chorales)
+        return cls(voice_ranges(ranges_from if ranges_from is not None else chorales),
+                   _normalized(pcs), _normalized(intervals))
+
+
+# ---------------------------------------------------------------------------- building blocks
+def chord_changes(grid: np.ndarray) -> np.ndarray:
+    """The grid with each run of identical chords kept once."""
+    grid = np.asarray(grid)
+    if len(grid) == 0:
+        return grid
+    keep = np.concatenate([[True], (grid[1:] != grid[:-1]).any(axis=1)])
+    return grid[keep]
+
+
+def notes(line: np.ndarray) -> list[tuple[int, int]]:
+    """(pitch, length in steps) of each sung note of one voice; rests give (0, length)."""
+    line = np.asarray(line)
+    if len(line) == 0:
+        return []
+    edges = np.flatnonzero(np.diff(line)) + 1
+    starts = np.concatenate([[0], edges])
+    lengths = np.diff(np.concatenate([starts, [len(line)]]))
+    return list(zip(line[starts].tolist(), lengths.tolist()))
+
+
+def _normalized(counts: np.ndarray) -> np.ndarray:
+    totals = counts.sum(axis=-1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+
+
+def _pitch_class_counts(grid) -> np.ndarray:
+    """(4, 12) note counts per voice and pitch class (each sung note once, whatever its length)."""
+    out = np.zeros((N_VOICES, 12))
+    for v in range(N_VOICES):
+        for pitch, _ in notes(grid[:, v]):
+            if pitch != REST:
+                out[v, pitch % 12] += 1
+    return out
+
+
+def _interval_counts(grid) -> np.ndarray:
+    """(4, INTERVAL_BINS) counts of the melodic interval between consecutive notes of a voice
+    (a rest breaks the line)."""
+    out = np.zeros((N_VOICES, INTERVAL_BINS))
+    for v in range(N_VOICES):
+        pitches = [p for p, _ in notes(grid[:, v])]
+        for a, b in zip(pitches, pitches[1:]):
+            if a != REST and b != REST:
+                out[v, int(np.clip(b - a, -MAX_INTERVAL, MAX_INTERVAL)) + MAX_INTERVAL] += 1
+    return out
+
+
+def _motion(grid) -> dict:
+    """Parallel and hidden fifths and octaves, and the voice-pair transitions they are out of."""
+    chords = chord_changes(grid)
+    a, b = chords[:-1], chords[1:]
+    out = dict.fromkeys(("pair_transitions", "parallel_fifths", "parallel_octaves",
+                         "hidden_fifths", "hidden_octaves"), 0)
+    for upper, lower in PAIRS:
+        sung = (a[:, upper] != REST) & (a[:, lower] != REST) & (b[:, upper] != REST) & (b[:, lower] != REST)
+        before = np.abs(a[:, upper] - a[:, lower]) % 12
+        after = np.abs(b[:, upper] - b[:, lower]) % 12
+        up_move, low_move = b[:, upper] - a[:, upper], b[:, lower] - a[:, lower]
+        both_move = sung & (up_move != 0) & (low_move != 0)
+        out["pair_transitions"] += int(sung.sum())
+        out["parallel_fifths"] += int((both_move & (before == FIFTH) & (after == FIFTH)).sum())
+        out["parallel_octaves"] += int((both_move & (before == OCTAVE) & (after == OCTAVE)).sum())
+        if (upper, lower) == OUTER:
+            hidden = (both_move & (np.sign(up_move) == np.sign(low_move)) & (before != after)
+                      & (np.abs(up_move) > SOPRANO_STEP))
+            out["hidden_fifths"] += int((hidden & (after == FIFTH)).sum())
+            out["hidden_octaves"] += int((hidden & (after == OCTAVE)).sum())
+    return out
+
+
+def _chord_faults(grid) -> dict:
+    """Chords (after merging repeats) with a voice crossing or too wide a spacing."""
+    chords = chord_changes(grid)
+    crossed = np.zeros(len(chords), bool)
+    for upper, lower in PAIRS:
+        crossed |= (chords[:, upper] != REST) & (chords[:, lower] != REST) & (chords[:, upper] < chords[:, lower])
+    wide = np.zeros(len(chords), bool)
+    for upper, lower in ((0, 1), (1, 2)):
+        wide |= ((chords[:, upper] != REST) & (chords[:, lower] != REST)
+                 & (chords[:, upper] - chords[:, lower] > SPACING_LIMIT))
+    return {"chords": len(chords), "crossings": int(crossed.sum()), "spacing": int(wide.sum())}
+
+
+def voice_leading_errors(grid) -> int:
+    """Parallel and hidden fifths and octaves, crossed chords and spacing errors, all together:
+    what harmonize minimizes over its candidates."""
+    motion, faults = _motion(np.asarray(grid)), _chord_faults(np.asarray(grid))
+    return (motion["parallel_fifths"] + motion["parallel_octaves"] + motion["hidden_fifths"]
+            + motion["hidden_octaves"] + faults["crossings"] + faults["spacing"])
+
+
+@functools.lru_cache(maxsize=1)
+def _key_profiles() -> np.ndarray:
+    """(24, 12) music21's key profiles (Aarden-Essen, what `analyze("key")` uses), one row
+    per major then minor key, rotated to each tonic."""
+    from music21.analysis.discrete import AardenEssen
+
+    weights = AardenEssen()
+    rows = [np.roll(weights.getWeights(mode), tonic) for mode in ("major", "minor") for tonic in range(12)]
+    return np.array(rows, dtype=float)
+
+
+def key_consistency(grid) -> float:
+    """How well the chorale's duration-weighted pitch classes fit one key: the correlation
+    with the best of music21's key profiles (the `correlationCoefficient` of music21's
+    `analyze("key")`, computed here without building a score); NaN for a silent grid."""
+    grid = np.asarray(grid)
+    weights = np.bincount(grid[grid != REST] % 12, minlength=12).astype(float)
+    if not weights.any():
+        return float("nan")
+    profiles = _key_profiles()
+    centred = profiles - profiles.mean(axis=1, keepdims=True)
+    histogram = weights - weights.mean()
+    denominator = np.sqrt((centred**2).sum(axis=1) * (histogram**2).sum())
+    return float(np.max(np.divide(centred @ histogram, denominator, out=np.zeros(24), where=denominator > 0)))
+
+
+# ---------------------------------------------------------------------------- scoring
+def counts(grid, reference: Reference) -> dict:
+    """The raw counts of one chorale; `rates` turns (sums of) them into metrics."""
+    grid = np.asarray(grid)
+    voices = [notes(grid[:, v]) for v in range(N_VOICES)]
+    sung = [(v, p, n) for v in range(N_VOICES) for p, n in voices[v] if p != REST]
+    low, high = reference.ranges[:, 0], reference.ranges[:, 1]
+    return {
+        **_motion(grid), **_chord_faults(grid),
+        "notes": len(sung),
+        "out_of_range": sum(1 for v, p, _ in sung if not low[v] <= p <= high[v]),
+        "sung_steps": sum(n for _, _, n in sung),
+        "steps": len(grid),
+        "repeated_steps": int((grid[1:] == grid[:-1]).all(axis=1).sum()) if len(grid) else 0,
+        "pitch_class_counts": _pitch_class_counts(grid),
+        "interval_counts": _interval_counts(grid),
+        "key_consistency": [key_consistency(grid)],
+    }
+
+
+def _per(numerator, denominator, scale=1.0) -> float:
+    return scale * numerator / denominator if denominator else float("nan")
+
+
+def _distance(counts_, reference) -> float:
+    """Total-variation distance between histograms, averaged over the voices that sing."""
+    sung = counts_.sum(axis=-1) > 0
+    if not sung.any():
+        return float("nan")
+    return float((0.5 * np.abs(_normalized(counts_) - reference).sum(axis=-1))[sung].mean())
+
+
+def rates(c: dict, reference: Reference) -> dict:
+    """Metrics (see METRICS) from the counts of one chorale or the summed counts of a set;
+    None where a metric is undefined (no transitions, no notes)."""
+    transitions = c["pair_transitions"]
+    metrics = {
+        "parallel_fifths": _per(c["parallel_fifths"], transitions, 100),
+        "parallel_octaves": _per(c["parallel_octaves"], transitions, 100),
+        "hidden_fifths": _per(c["hidden_fifths"], transitions, 100),
+        "hidden_octaves": _per(c["hidden_octaves"], transitions, 100),
+        "parallels_per_note": _per(c["parallel_fifths"] + c["parallel_octaves"], c["notes"]),
+        "crossings": _per(c["crossings"], c["chords"], 100),
+        "spacing": _per(c["spacing"], c["chords"], 100),
+        "out_of_range": _per(c["out_of_range"], c["notes"], 100),
+        "pitch_class_distance": _distance(c["pitch_class_counts"], reference.pitch_classes),
+        "interval_distance": _distance(c["interval_counts"], reference.intervals),
+        "key_consistency": float(np.nanmean(c["key_consistency"])) if np.isfinite(c["key_consistency"]).any()
+        else float("nan"),
+        "repeated_steps": _per(c["repeated_steps"], c["steps"] - 1) if c["steps"] > 1 else float("nan"),
+        "held_note_length": _per(c["sung_steps"], c["notes"]),
+    }
+    return {k: None if np.isnan(v) else v for k, v in metrics.items()}
+
+
+def _summed(all_counts: list[dict]) -> dict:
+    return {k: (sum((c[k] for c in all_counts), []) if isinstance(all_counts[0][k], list)
+                else sum(c[k] for c in all_counts)) for k in all_counts[0]}
+
+
+def score(grids, reference: Reference, names=None) -> dict:
+    """Score a set of chorales: {"chorales": [{"name", "count": raw counts, **metrics}],
+    "aggregate": metrics of the pooled counts} (the key clarity is the mean over chorales)."""
+    grids = [np.asarray(g) for g in grids]
+    names = list(names) if names is not None else [str(i) for i in range(len(grids))]
+    all_counts = [counts(g, reference) for g in grids]
+    per_chorale = [{"name": n, **rates(c, reference),
+                    "count": {k: v for k, v in c.items() if not isinstance(v, (list, np.ndarray))}}
+                   for n, c in zip(names, all_counts)]
+    return {"chorales": per_chorale, "aggregate": rates(_summed(all_counts), reference) if grids else {}}
+
+
+def agreement(grid, original, given: int) -> float:
+    """Share of the sampled voices' steps (every voice but `given`) equal to the original's."""
+    grid, original = np.asarray(grid), np.asarray(original)
+    if grid.shape != original.shape:
+        raise ValueError(f"shapes differ: {grid.shape} vs {original.shape}")
+    others = [v for v in range(N_VOICES) if v != given]
+    return float((grid[:, others] == original[:, others]).mean())
+
+
+CHORALE_SUFFIXES = (".mid", ".midi", ".csv", ".musicxml", ".xml", ".mxl")
+CHORALE_COLUMNS = (("parallel_fifths", "par5"), ("parallel_octaves", "par8"), ("hidden_fifths", "hid5"),
+                   ("hidden_octaves", "hid8"), ("crossings", "cross"), ("spacing", "spacing"),
+                   ("out_of_range", "range"), ("key_consistency", "key"), ("repeated_steps", "repeat"))
+
+
+def read_groups(paths) -> dict[str, dict[str, np.ndarray]]:
+    """{column title: {file name: grid}}: each folder in `paths` is a column of the chorale
+    files in it; loose files together make one more column, "files"."""
+    from pathlib import Path
+
+    from chorale import ChoraleError
+    from chorale.midi import read_grid
+
+    groups: dict[str, list] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in CHORALE_SUFFIXES)
+            if not found:
+                raise ChoraleError(f"{path}: no chorale files ({', '.join(CHORALE_SUFFIXES)}) in the folder")
+            groups[path.name or str(path)] = found
+        else:
+            groups.setdefault("files", []).append(path)
+    return {title: {str(p): read_grid(p) for p in files} for title, files in groups.items()}
+
+
+def evaluate_files(paths, data=None, split: str = "test") -> dict:
+    """Score chorale files (see `read_groups`) next to the real chorales of `split`, which
+    also give the histograms to match; voice ranges come from every split."""
+    from chorale.data import load
+
+    dataset = load(data)
+    real = dataset.notes(split)
+    reference = Reference.of(real, ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
+    columns = {f"Bach ({split})": score(real, reference, [c.name for c in dataset[split]])}
+    for title, grids in read_groups(paths).items():
+        columns[title] = score(list(grids.values()), reference, list(grids))
+    return {"data": dataset.source, "split": split, "voice_ranges": reference.ranges.tolist(), "columns": columns}
+
+
+def chorale_table(scored: dict) -> str:
+    """One line per chorale of a `score` result, with the main metrics."""
+    names = [c["name"] for c in scored["chorales"]]
+    width = max(8, *(len(n) for n in names)) if names else 8
+    lines = [f"{'chorale':<{width}}  " + "  ".join(f"{h:>7}" for _, h in CHORALE_COLUMNS)]
+    for c in scored["chorales"]:
+        lines.append(f"{c['name']:<{width}}  " + "  ".join(f"{_format(k, c[k]):>7}" for k, _ in CHORALE_COLUMNS))
+    return "\n".join(lines)
+
+
+def table(columns: dict[str, dict]) -> str:
+    """Side-by-side text table of aggregate metrics: {column title: metrics dict}."""
+    titles = list(columns)
+    width = max(12, *(len(t) for t in titles))
+    label_width = max(len(label) for _, label in METRICS)
+    lines = [f"{'':<{label_width}}  " + "  ".join(f"{t:>{width}}" for t in titles)]
+    for key, label in METRICS:
+        cells = [columns[t].get(key) for t in titles]
+        lines.append(f"{label:<{label_width}}  " + "  ".join(f"{_format(key, x):>{width}}" for x in cells))
+    return "\n".join(lines)
+
+
+def _format(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4f}" if key == "parallels_per_note" else f"{value:.3f}"
