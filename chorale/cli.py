@@ -173,7 +173,7 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
 
     With --music FILES...: voice leading (parallel and hidden fifths and octaves, crossings,
     spacing, range) and style statistics (pitch-class and interval histograms, key
-    clarity, repetition), side by side with real Bach. See docs/music.md.
+    consistency, repetition), side by side with real Bach. See docs/music.md.
     """
     import json
 

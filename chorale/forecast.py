@@ -206,26 +206,24 @@ class Forecaster:
             return seq2seq_targets(S, self.window, self.positions)
         return S[:, self.window:self.window + (1 if self.kind == "iterative" else self.horizon)]
 
-    def predict(self, S_or_X: np.ndarray, samples: int = 0, batch_size: int = 1024):
+    def predict(self, S_or_X: np.ndarray, samples: int = 0, chunk: int = 4096):
         """Forecasts (n, H) from the first W values of each row. With samples > 0:
         Monte Carlo dropout, returns (mean, std) over that many stochastic passes."""
         X = np.asarray(S_or_X, np.float32).reshape(len(S_or_X), -1)[:, :self.window]
         if self.model is None:
             f = naive_forecast(X, self.horizon)
             return (f, np.zeros_like(f)) if samples else f
-        net, n = self.model, len(X)
-        if samples:
-            net, X = _mc_dropout(self.model, self.window), np.tile(X, (samples, 1))
-        X = X[..., None]
+        n = len(X)
+        X = np.tile(X, (samples, 1))[..., None] if samples else X[..., None]
         if self.kind == "iterative":
             steps = []
             for _ in range(self.horizon):
-                y = net.predict(X, batch_size=batch_size, verbose=0).reshape(-1, 1)
+                y = _call(self.model, X, bool(samples), chunk).reshape(-1, 1)
                 steps.append(y)
                 X = np.concatenate([X[:, 1:], y[..., None]], axis=1)
             f = np.concatenate(steps, axis=1)
         else:
-            f = net.predict(X, batch_size=batch_size, verbose=0)
+            f = _call(self.model, X, bool(samples), chunk)
             f = f[:, -1] if self.kind == "sequence" else f
         if not samples:
             return f
@@ -233,31 +231,31 @@ class Forecaster:
         return f.mean(axis=0), f.std(axis=0)
 
 
-class _AlwaysTraining(keras.layers.Layer):
-    """Runs a model in training mode (dropout on) inside predict(): MC dropout."""
-
-    def __init__(self, inner, **kwargs):
-        super().__init__(**kwargs)
-        self.inner = inner
-
-    def call(self, x):
-        return self.inner(x, training=True)
-
-
-def _mc_dropout(model, window: int):
-    # Batch normalization must keep its moving statistics: a frozen BN layer runs in
-    # inference mode even when called with training=True (Keras 3).
-    for layer in model._flatten_layers():
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    return keras.Sequential([keras.Input((window, 1)), _AlwaysTraining(model)])
+def _call(model, X: np.ndarray, dropout: bool, chunk: int) -> np.ndarray:
+    """model(X) in chunks, eagerly: for these short windows a direct call costs far less
+    than tracing a predict function. dropout=True keeps dropout on (MC dropout); batch
+    normalization still uses its moving statistics (a frozen BN layer runs in inference
+    mode even when called with training=True, in Keras 3)."""
+    frozen = []
+    if dropout:
+        for layer in model._flatten_layers():
+            if isinstance(layer, keras.layers.BatchNormalization) and layer.trainable:
+                layer.trainable = False
+                frozen.append(layer)
+    try:
+        return np.concatenate([keras.ops.convert_to_numpy(model(X[i:i + chunk], training=dropout))
+                               for i in range(0, len(X), chunk)])
+    finally:
+        for layer in frozen:
+            layer.trainable = True
 
 
 def train(name: str, train_S: np.ndarray, valid_S: np.ndarray, window: int,
           horizon: int, epochs: int = 20, dropout: float = 0.0, batch_size: int = 32,
           patience: int | None = None, verbose: int = 0) -> Forecaster:
     """Build and fit one model on windows (n, W + H) with Adam and MSE (no fitting
-    for naive). With `patience`, stop early on the validation loss and keep the best."""
+    for naive). With `patience`, stop early on the validation loss and keep the best;
+    without, train for `epochs` (the chapter's protocol) and ignore valid_S."""
     f = Forecaster(name, window, horizon, build_model(name, window, horizon, dropout))
     if f.model is None:
         return f
@@ -268,14 +266,14 @@ def train(name: str, train_S: np.ndarray, valid_S: np.ndarray, window: int,
     # compile: worth it only for a long training run.
     jit = len(train_S) * epochs >= 20_000
     f.model.compile(optimizer=keras.optimizers.Adam(), loss="mse", jit_compile=jit)
-    callbacks = []
-    if patience:
+    callbacks, validation = [], None
+    if patience:  # validation is scored afterwards on the forecasts; here only to stop
         callbacks.append(keras.callbacks.EarlyStopping(
             patience=patience, restore_best_weights=True))
+        validation = (x(valid_S), f.targets(valid_S))
     start = time.perf_counter()
     hist = f.model.fit(x(train_S), f.targets(train_S), epochs=epochs, batch_size=batch_size,
-                       validation_data=(x(valid_S), f.targets(valid_S)),
-                       callbacks=callbacks, verbose=verbose)
+                       validation_data=validation, callbacks=callbacks, verbose=verbose)
     f.seconds, f.history = time.perf_counter() - start, hist.history
     return f
 

@@ -40,7 +40,7 @@ METRICS = (
     ("out_of_range", "notes outside Bach's voice range / 100"),
     ("pitch_class_distance", "pitch-class histogram distance (TV)"),
     ("interval_distance", "melodic interval histogram distance (TV)"),
-    ("key_consistency", "key clarity (music21 key correlation)"),
+    ("key_consistency", "key consistency (music21 key correlation)"),
     ("repeated_steps", "steps equal to the previous step (share)"),
     ("held_note_length", "mean note length (16ths)"),
 )
@@ -207,12 +207,12 @@ def _per(numerator, denominator, scale=1.0) -> float:
     return scale * numerator / denominator if denominator else float("nan")
 
 
-def _distance(counts_, reference) -> float:
+def _distance(histogram_counts, reference) -> float:
     """Total-variation distance between histograms, averaged over the voices that sing."""
-    sung = counts_.sum(axis=-1) > 0
+    sung = histogram_counts.sum(axis=-1) > 0
     if not sung.any():
         return float("nan")
-    return float((0.5 * np.abs(_normalized(counts_) - reference).sum(axis=-1))[sung].mean())
+    return float((0.5 * np.abs(_normalized(histogram_counts) - reference).sum(axis=-1))[sung].mean())
 
 
 def rates(c: dict, reference: Reference) -> dict:
@@ -245,7 +245,7 @@ def _summed(all_counts: list[dict]) -> dict:
 
 def score(grids, reference: Reference, names=None) -> dict:
     """Score a set of chorales: {"chorales": [{"name", "count": raw counts, **metrics}],
-    "aggregate": metrics of the pooled counts} (the key clarity is the mean over chorales)."""
+    "aggregate": metrics of the pooled counts} (the key consistency is the mean over chorales)."""
     grids = [np.asarray(g) for g in grids]
     names = list(names) if names is not None else [str(i) for i in range(len(grids))]
     all_counts = [counts(g, reference) for g in grids]

@@ -96,8 +96,8 @@ def _compile(model, learning_rate, decay_steps=None):
                   metrics=["accuracy"])
 
 
-def _prepare_out(out: Path, resume: bool, force: bool) -> dict | None:
-    """Check the run folder; return the stored run config when resuming."""
+def _check_out(out: Path, resume: bool, force: bool) -> dict | None:
+    """Check the run folder (changing nothing); return the stored run config when resuming."""
     if resume:
         if not (out / "run.json").is_file():
             raise ChoraleError(f"{out}: not a training run (no run.json); nothing to resume")
@@ -106,18 +106,21 @@ def _prepare_out(out: Path, resume: bool, force: bool) -> dict | None:
         if not (out / "checkpoint.keras").is_file() or not (out / "history.csv").is_file():
             raise ChoraleError(f"{out}: no checkpoint yet; start the run again with --force")
         return json.loads((out / "run.json").read_text())
-    if out.exists():
-        if not force:
-            raise ChoraleError(f"{out}: already exists (use --force to replace it, --resume to continue it)")
-        if not out.is_dir():
-            raise ChoraleError(f"{out}: exists and is not a folder")
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
+    if out.exists() and not force:
+        raise ChoraleError(f"{out}: already exists (use --force to replace it, --resume to continue it)")
+    if out.exists() and not out.is_dir():
+        raise ChoraleError(f"{out}: exists and is not a folder")
+    return None
+
+
+def _fresh_out(out: Path) -> None:
+    """Empty (of a previous run's files) or create the run folder."""
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ChoraleError(f"{out}: cannot create the folder ({e.strerror})") from None
-    return None
 
 
 def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None, learning_rate=None,
@@ -136,7 +139,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     if arch is not None and arch not in BACKBONES:
         raise ChoraleError(f"unknown architecture '{arch}' (choose from: {', '.join(BACKBONES)})")
     dataset = load(data)
-    stored = _prepare_out(out, resume, force)
+    stored = _check_out(out, resume, force)
     if stored:
         clash = [k for k, v in asked.items() if v is not None and k != "epochs" and v != stored[k]]
         if clash:
@@ -176,7 +179,8 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
             model = build_chorale_model(run["arch"], vocab, **run["options"])
             steps = -(-len(x) // run["batch_size"]) * run["epochs"]
             _compile(model, run["learning_rate"], steps if run["schedule"] == "cosine" else None)
-    if not stored:
+    if not stored:  # only now, with the data read and the model built, touch the folder
+        _fresh_out(out)
         with atomic_write(out / "run.json") as f:
             json.dump(run, f, indent=2)
 
