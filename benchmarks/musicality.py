@@ -3,7 +3,7 @@
     python benchmarks/musicality.py [--default DIR] [--reference DIR] [--samples 50] [--harmonizations 20]
 
 - Samples: `--samples` chorales from each model as `chorale generate` writes them by
-  default (16 bars, temperature 1, range guard, seeds 0..N-1, each continuing the first two
+  default (16 bars, `--temperature` 1, range guard, seeds 0..N-1, each continuing the first two
   bars of the held-out chorale its seed picks). Only the sampled 14 bars are scored: the
   primer is Bach's.
 - Real Bach: the first `--samples` chorales of the test split. The histograms are matched
@@ -37,18 +37,20 @@ BARS = 16
 PUBLISHED_BACH_PARALLELS_PER_NOTE = 0.0016
 
 
-def samples(model_dir, count: int):
+def samples(model_dir, count: int, temperature: float):
     """`count` chorales as `chorale generate --seed i` writes them, primer cut off."""
     sampler, card, vocab = load_sampler(model_dir)
     seeds = list(range(count))
     primers = [primer_grid(None, s) for s in seeds]
-    grids, _ = generate(sampler, vocab, primers, BARS * 16, seeds, Controls(voice_ranges=card["voice_ranges"]))
+    controls = Controls(temperature=temperature, voice_ranges=card["voice_ranges"])
+    grids, _ = generate(sampler, vocab, primers, BARS * 16, seeds, controls)
     return [g[PRIMER_STEPS:] for g in grids]
 
 
-def harmonizations(model_dir, chorales, candidates: int):
+def harmonizations(model_dir, chorales, candidates: int, temperature: float):
     sampler, card, vocab = load_sampler(model_dir)
-    return [harmonize(sampler, vocab, c.notes[:, 0], "soprano", card["voice_ranges"], candidates, seed=i).grid
+    return [harmonize(sampler, vocab, c.notes[:, 0], "soprano", card["voice_ranges"], candidates, seed=i,
+                      temperature=temperature).grid
             for i, c in enumerate(chorales)]
 
 
@@ -65,7 +67,9 @@ def main():
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--harmonizations", type=int, default=20)
     parser.add_argument("--candidates", type=int, default=8)
+    parser.add_argument("--temperature", type=float, default=1.0, help="For samples and harmonizations.")
     parser.add_argument("--note", default="", help="What was compared, written into the results (e.g. epochs).")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="Where to write the JSON results.")
     args = parser.parse_args()
 
     dataset = load()
@@ -76,13 +80,13 @@ def main():
     columns["Bach"] = music.score([c.notes for c in test[: args.samples]], reference)
     for name, folder in models.items():
         start = time.perf_counter()
-        columns[name] = music.score(samples(folder, args.samples), reference)
+        columns[name] = music.score(samples(folder, args.samples, args.temperature), reference)
         seconds[name] = time.perf_counter() - start
     melodies = test[: args.harmonizations]
     columns[f"Bach {len(melodies)}"] = music.score([c.notes for c in melodies], reference)
     for name, folder in models.items():
         start = time.perf_counter()
-        grids = harmonizations(folder, melodies, args.candidates)
+        grids = harmonizations(folder, melodies, args.candidates, args.temperature)
         seconds[f"{name} harm"] = time.perf_counter() - start
         columns[f"{name} harm"] = music.score(grids, reference)
         agreement[f"{name} harm"] = float(np.mean([music.agreement(g, c.notes, given=0)
@@ -110,12 +114,13 @@ def main():
           f"({'within' if ratio <= 3 else 'NOT within'} 3x)")
     print(f"Default closer to Bach than the reference on {summary['closer_to_bach_than_reference']} of "
           f"{len(verdicts)} metrics (reference closer on {summary['reference_closer']}, ties {summary['ties']})")
-    with atomic_write(RESULTS) as f:
+    with atomic_write(args.results) as f:
         json.dump({"models": models, "note": args.note, "samples": args.samples,
                    "harmonizations": args.harmonizations, "candidates": args.candidates, "bars": BARS,
+                   "temperature": args.temperature,
                    "primer_steps_excluded": PRIMER_STEPS, "seconds": seconds, "summary": summary,
                    "aggregate": aggregate, "table": text}, f, indent=2)
-    print(f"Wrote {RESULTS}")
+    print(f"Wrote {args.results}")
 
 
 if __name__ == "__main__":
