@@ -7,6 +7,7 @@ line `Error: ...` and exit 1; usage errors exit 2 (Click's convention); Ctrl-C e
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
@@ -84,28 +85,35 @@ def data_info(path):
 
     dataset = load(path)
     summary = info(dataset)
+    manifest = _manifest_summary(dataset) if dataset.manifest else []  # may fail: before any output
     click.echo(f"Dataset: {summary['source']}")
     for split, s in summary["splits"].items():
         click.echo(f"  {split:<6} {s['chorales']:4d} chorales  {s['steps']:7d} steps  "
                    f"length {s['min_steps']}..{s['max_steps']}")
     for voice, rng in summary["pitch_range"].items():
         click.echo(f"  {voice:<8} pitches {rng[0]}..{rng[1]}" if rng else f"  {voice:<8} rests only")
-    if dataset.manifest:
-        _echo_manifest_summary(dataset.manifest)
+    for line in manifest:
+        click.echo(line)
 
 
-def _echo_manifest_summary(manifest_text: str) -> None:
+def _manifest_summary(dataset) -> list[str]:
     import io
 
     import pandas as pd
 
-    m = pd.read_csv(io.StringIO(manifest_text))
+    try:
+        m = pd.read_csv(io.StringIO(dataset.manifest))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        reason = str(e).strip().splitlines()[0]
+        raise ChoraleError(f"{dataset.source}: manifest.csv is not a readable CSV ({reason})") from None
+    lines = []
     for column, label in (("time_signature", "meters"), ("key", "keys")):
         if column in m:
             counts = m[column].value_counts()
             shown = ", ".join(f"{k} {v}" for k, v in counts.head(8).items())
             more = f", ... ({len(counts)} in all)" if len(counts) > 8 else ""
-            click.echo(f"  {label}: {shown}{more}")
+            lines.append(f"  {label}: {shown}{more}")
+    return lines
 
 
 # ---------------------------------------------------------------------------- train / evaluate
@@ -219,6 +227,29 @@ def _evaluate_music(files, data_path, split, as_json, per_chorale):
 
 
 # ---------------------------------------------------------------------------- generate
+@contextlib.contextmanager
+def _progress(length: int, label: str):
+    """A progress bar on stderr that appears with the first step of work, so that an error
+    found before the work starts (a bad primer) is the only thing printed."""
+    with contextlib.ExitStack() as stack:
+        bar = []
+
+        def update(steps):
+            if not bar:
+                bar.append(stack.enter_context(click.progressbar(length=length, label=label, file=sys.stderr)))
+            bar[0].update(steps)
+        yield update
+
+
+def _default_folder(ctx, param, value):
+    """The default output lives in ./outputs/, made on first use (as `train` makes outputs/models/)."""
+    if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
+        from pathlib import Path
+
+        Path(value).parent.mkdir(exist_ok=True)
+    return value
+
+
 def _numbered(path, i: int, count: int):
     """song.mid -> song-01.mid when writing several files."""
     from pathlib import Path
@@ -248,7 +279,8 @@ def _numbered(path, i: int, count: int):
               help="Keep each voice inside the range it sings in the training data.")
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/chorale.mid",
-              show_default=True, help="Output file: .mid, or .csv for the 16th-note grid.")
+              show_default=True, callback=_default_folder,
+              help="Output file: .mid, or .csv for the 16th-note grid.")
 @render_options
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, top_p, greedy, range_guard,
@@ -284,8 +316,8 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
         check_outputs(o, force)
     start = time.perf_counter()
     tokens = count * steps * 4
-    with click.progressbar(length=tokens, label="Sampling", file=sys.stderr) as bar:
-        grids, loglik = sample_chorales(model, vocab, primers, steps, seeds, controls, progress=bar.update)
+    with _progress(tokens, "Sampling") as update:
+        grids, loglik = sample_chorales(model, vocab, primers, steps, seeds, controls, progress=update)
     seconds = time.perf_counter() - start
     for i, (grid, o) in enumerate(zip(grids, outputs)):
         name = title or f"Chorale (seed {seeds[i]})"
@@ -333,15 +365,11 @@ def forecast():
 
 
 def _check_outputs(force: bool, *paths) -> None:
-    """Refuse to overwrite outputs (unless --force) before any slow work starts."""
-    from pathlib import Path
+    """Refuse outputs that exist (unless --force) or cannot be written, before any slow work starts."""
+    from chorale.files import check_output
 
     for p in filter(None, paths):
-        p = Path(p)
-        if p.exists() and not force:
-            raise ChoraleError(f"{p} exists (use --force to overwrite)")
-        if not (p.parent if str(p.parent) else Path(".")).is_dir():
-            raise ChoraleError(f"{p}: folder {p.parent} does not exist")
+        check_output(p, force)
 
 
 def _parse_models(text):
@@ -382,12 +410,8 @@ def forecast_synthetic(task, models, epochs, seed, n_series, uncertainty, dropou
     dropout = (0.1 if uncertainty else 0.0) if dropout is None else dropout
     with click.progressbar(length=len(names), label="Training", file=sys.stderr,
                            item_show_func=lambda m: m) as bar:
-        def progress(name, seen=[]):  # noqa: B006 - advances once per model after the first
-            if seen:
-                bar.update(1)
-            seen.append(name)
-            bar.current_item = name
-            bar.render_progress()
+        def progress(name):  # called before each model: the previous one (if any) is done
+            bar.update(int(bar.current_item is not None), current_item=name)
         result = run_synthetic(task, names, epochs, seed, n_series, uncertainty, dropout,
                                progress=progress)
         bar.update(1)
@@ -466,7 +490,8 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 @click.option("--temperature", type=float, default=1.0, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/harmonized.mid",
-              show_default=True, help="Output file: .mid, or .csv for the 16th-note grid.")
+              show_default=True, callback=_default_folder,
+              help="Output file: .mid, or .csv for the 16th-note grid.")
 @render_options
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, out, wav, png, musicxml,
@@ -502,10 +527,9 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
     if shift:
         click.echo(f"Transposed the melody {'up' if shift > 0 else 'down'} {abs(shift)} semitones to fit "
                    f"the model's {voice} range {note_name(low)}..{note_name(high)}.")
-    with click.progressbar(length=len(line) * 4, label=f"Harmonizing ({candidates} candidates)",
-                           file=sys.stderr) as bar:
+    with _progress(len(line) * 4, f"Harmonizing ({candidates} candidates)") as update:
         result = harmonize(model, vocab, line, voice, card["voice_ranges"], candidates, seed, temperature,
-                           progress=bar.update)
+                           progress=update)
     for written in render_all(result.grid, **outputs, title=title or f"{Path(melody).stem} (harmonized)",
                               tempo=tempo, program=program, force=force):
         click.echo(written)

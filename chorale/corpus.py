@@ -229,6 +229,8 @@ def build(out, *, force: bool = False, limit: int | None = None, jobs: int = 2,
     The folder is written beside `out` and renamed into place, so a failed build leaves
     the old dataset untouched. `progress(iterable, length)` may wrap the parsing loop."""
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ChoraleError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not force:
         raise ChoraleError(f"{out}: already exists and is not empty (use --force to replace it)")
     sources = corpus_sources()[:limit]

@@ -107,21 +107,26 @@ def _raise_first_bad_cell(body: str, name: str) -> None:
             cell = cell.strip()
             if not cell:
                 raise ChoraleError(f"{name}: line {i}, column {col}: empty cell")
-            if not cell.isdigit():
+            if not (cell.isascii() and cell.isdigit()):
                 raise ChoraleError(f"{name}: line {i}, column {col}: '{cell[:20]}' is not a whole number")
+            if int(cell) > MIDI_HIGH:  # too large even for int64
+                raise ChoraleError(f"{name}: line {i}, column {col}: pitch {cell[:20]} is not a MIDI note")
     raise ChoraleError(f"{name}: cannot be read as CSV")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ChoraleError(f"{path}: not a text file") from None
+    except OSError as e:
+        raise ChoraleError(f"{path}: cannot read ({e.strerror})") from None
 
 
 def read_csv(path) -> np.ndarray:
     """Read and validate one chorale CSV file."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise ChoraleError(f"{path}: not a text file") from None
-    except OSError as e:
-        raise ChoraleError(f"{path}: cannot read ({e.strerror})") from None
-    return parse_csv(text, str(path))
+    return parse_csv(_read_text(path), str(path))
 
 
 def write_csv(path, notes: np.ndarray) -> None:
@@ -151,7 +156,7 @@ def _load_folder(path: Path) -> Dataset:
     if splits:
         found = {s: [Chorale(f"{s}/{f.name}", read_csv(f)) for f in files] for s, files in splits.items()}
         manifest = path / "manifest.csv"
-        text = manifest.read_text() if manifest.is_file() else None
+        text = _read_text(manifest) if manifest.is_file() else None
     else:  # a single split folder
         files = sorted(f for f in path.glob("*.csv") if f.name != "manifest.csv")
         key = path.name if path.name in SPLITS else "all"

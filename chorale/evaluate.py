@@ -22,13 +22,19 @@ from chorale.train import _load, encode_all, windows
 
 
 def load_run(model_dir):
-    """(model, card, vocabulary) of a trained model folder."""
+    """(model, card, vocabulary) of a trained model folder whose card describes its model.keras."""
     model_dir = Path(model_dir)
     card, vocab = read_card(model_dir)
     model = _load(model_dir / "model.keras")
     if model.output_shape[-1] != vocab.size:
         raise ChoraleError(f"{model_dir}: the model predicts {model.output_shape[-1]} classes, "
                            f"its card says {vocab.size}")
+    arch = card.get("architecture")
+    if arch is not None and model.name != f"chorale_{arch.replace('-', '_')}":
+        raise ChoraleError(f"{model_dir}: model.keras holds '{model.name}', its card says a {arch} model")
+    if card.get("parameters", model.count_params()) != model.count_params():
+        raise ChoraleError(f"{model_dir}: model.keras has {model.count_params():,} parameters, "
+                           f"its card says {card['parameters']}")
     return model, card, vocab
 
 
@@ -66,12 +72,16 @@ def whole(model, tokens: list[np.ndarray], batch_size: int = 8) -> dict:
     return score(logits, x[:, 1:], voices, mask)
 
 
+def score_chorales(model, vocab: Vocabulary, chorales, source: str, split: str) -> dict:
+    """Both protocols on `chorales` (a dataset split); an error names the source and split."""
+    tokens = [t for t in encode_all(vocab, chorales) if len(t) > N_VOICES]
+    if not tokens:
+        raise ChoraleError(f"{source}: split '{split}' has no chorale longer than one step")
+    return {"chorales": len(tokens), "windowed": windowed(model, tokens), "whole": whole(model, tokens)}
+
+
 def evaluate(model_dir, data=None, split: str = "test") -> dict:
     model, card, vocab = load_run(model_dir)
     dataset = load(data)
-    tokens = [t for t in encode_all(vocab, dataset[split]) if len(t) > N_VOICES]
-    if not tokens:
-        raise ChoraleError(f"{dataset.source}: split '{split}' has no chorale longer than one step")
     return {"model": str(model_dir), "architecture": card.get("architecture"), "data": dataset.source,
-            "split": split, "chorales": len(tokens),
-            "windowed": windowed(model, tokens), "whole": whole(model, tokens)}
+            "split": split, **score_chorales(model, vocab, dataset[split], dataset.source, split)}

@@ -30,6 +30,7 @@ class Series:
     step: object = None  # the time step: a pandas offset/Timedelta, a number, or None
     time_name: str = "step"
     filled: int = 0  # values filled in by --fill
+    source: str = "the series"  # named in errors: the file it came from
 
 
 def _line(i: int) -> int:
@@ -62,7 +63,7 @@ def load_series(path, column: str, time_column: str | None = None,
     if np.isinf(values).any():
         i = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
         raise ChoraleError(f"{path}: column '{column}', line {_line(i)}: infinite value")
-    series = Series(values.to_numpy(float))
+    series = Series(values.to_numpy(float), source=str(path))
     if time_column:
         values = _on_time_grid(path, df[time_column], values, series, fill)
         series.time_name = time_column
@@ -188,7 +189,7 @@ def forecast_series(series: Series, model: str = "gru", window: int = 50,
         raise ChoraleError(f"--season must be between 1 and the window ({window})")
     values, n = series.values, len(series.values)
     if n < min_length(window, horizon):
-        raise ChoraleError(f"the series has {n} values: too short for a window of {window} "
+        raise ChoraleError(f"{series.source}: the series has {n} values: too short for a window of {window} "
                            f"and a horizon of {horizon} (at least "
                            f"{min_length(window, horizon)} needed for training, validation "
                            f"and test parts); use a smaller --window or --horizon")

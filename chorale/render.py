@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from chorale import ChoraleError
-from chorale.files import atomic_path, atomic_write
+from chorale.files import atomic_path, atomic_write, check_output
 
 SOUNDFONTS = (  # Debian's fluid-soundfont-gm, its alternatives link, and the small timgm6mb
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -86,7 +86,7 @@ def render_all(grid, *, wav=None, png=None, musicxml=None, sheet=None, midi=None
 
 def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
     """The requested {kind: path} outputs, checked before any work is done: known file
-    types, no existing file unless `force`, existing folders, MuseScore for sheet music."""
+    types, no existing file unless `force`, writable folders, MuseScore for sheet music."""
     outputs = {kind: Path(path) for kind, path in requested.items() if path}
     for kind, path in outputs.items():
         _check_output(kind, path, force)
@@ -99,11 +99,7 @@ def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
 def _check_output(kind: str, path: Path, force: bool) -> None:
     if path.suffix.lower() not in SUFFIXES[kind]:
         raise ChoraleError(f"{path}: unknown {kind} file type '{path.suffix}' (expected {', '.join(SUFFIXES[kind])})")
-    if path.exists() and not force:
-        raise ChoraleError(f"{path} already exists (use --force to overwrite)")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ChoraleError(f"{path}: folder {folder} does not exist")
+    check_output(path, force)
 
 
 # ---------------------------------------------------------------------------- audio
@@ -132,7 +128,7 @@ def _fluidsynth_wav(path, grid, tempo, program, fluidsynth, soundfont) -> None:
         command = [fluidsynth, "-ni", "-q", "-F", str(tmp), "-T", "wav", "-r", str(SAMPLE_RATE),
                    "-g", "1.0", soundfont, str(source)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if result.returncode != 0 or not tmp.is_file():
+        if result.returncode != 0 or not tmp.stat().st_size:
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise ChoraleError(f"{path}: FluidSynth failed ({detail[-1] if detail else f'exit {result.returncode}'})")
 

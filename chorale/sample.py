@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -219,7 +220,7 @@ class Sampler:
 
     @classmethod
     def load(cls, path, source_hash: str | None = None) -> Sampler | None:
-        """The saved sampler, or None when it is missing or was made from other weights."""
+        """The saved sampler, or None when it is missing, damaged or made from other weights."""
         try:
             with np.load(path, allow_pickle=False) as f:
                 meta = json.loads(str(f["__meta__"]))
@@ -230,9 +231,15 @@ class Sampler:
                     p = {k: v for k, v in m.items() if k != "kind"}
                     p.update({k.split("/", 1)[1]: f[k] for k in f.files if k.startswith(f"{i}/")})
                     layers.append((m["kind"], p))
-        except (OSError, ValueError, KeyError):
+            sampler = cls(layers)
+            sampler.output_width()  # a damaged file fails here, not halfway through a song
+        except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):
             return None
-        return cls(layers)
+        return sampler
+
+    def output_width(self) -> int:
+        """How many classes the model predicts (one step on token 0)."""
+        return self.stepper()(np.zeros(1, np.int64), 0).shape[-1]
 
 
 def file_hash(path) -> str:
@@ -260,6 +267,9 @@ def load_sampler(model_dir):
             sampler.save(model_dir / SAMPLER_FILE, source)
         except (ChoraleError, OSError):
             pass  # a read-only install: sample from memory, try again next time
+    if sampler.output_width() != vocab.size:  # the card was edited after sampler.npz was made
+        raise ChoraleError(f"{model_dir}: the model predicts {sampler.output_width()} classes, "
+                           f"its card says {vocab.size}")
     return sampler, card, vocab
 
 

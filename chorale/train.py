@@ -24,18 +24,23 @@ import numpy as np
 from chorale import ChoraleError, __version__
 from chorale.data import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
-from chorale.files import atomic_path, atomic_write
+from chorale.files import atomic_path, atomic_write, remove_temporaries
 
 WINDOW, SHIFT = 33, 16  # chords per window (32 of context + 1), chords between windows
-TRANSPOSE = range(-3, 4)  # augmentation: semitones, kept only where every voice stays in range
+TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
+# shifts, drawn among those that keep every voice inside its range
 PATIENCE = 3  # epochs without a better validation loss before stopping
 RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png")
+RUN_KEYS = {"arch", "epochs", "batch_size", "learning_rate", "augment", "seed", "options", "schedule", "data",
+            "data_fingerprint", "vocabulary", "voice_ranges"}
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+SHIPPED_MODULES = ("keras", "chorale", "builtins")  # a model may only need code from these
 
 # Per-architecture defaults (the default arch's are the benchmark's winner; see docs/models.md).
 DEFAULT_ARCH = "wavenet"
 HYPERPARAMETERS = {
     "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False, options={}),
-    "wavenet": dict(epochs=4, batch_size=32, learning_rate=2e-3, schedule="cosine", augment=True,
+    "wavenet": dict(epochs=8, batch_size=32, learning_rate=5e-3, schedule="cosine", augment=True,
                     options=dict(filters=64, dilations=(1, 2, 4, 8, 16, 32) * 2)),
 }
 FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, options={})
@@ -48,18 +53,17 @@ def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) 
     return np.stack(out) if out else np.zeros((0, size), np.int32)
 
 
-def transposed(chorales: list[np.ndarray], ranges: np.ndarray) -> list[np.ndarray]:
-    """Each chorale in every TRANSPOSE shift that keeps all voices inside `ranges` (4, 2)."""
-    out = []
-    for notes in chorales:
-        sung = notes != 0
-        for k in TRANSPOSE:
-            moved = np.where(sung, notes + k, 0)
-            low = np.where(sung, moved, 999).min(axis=0)
-            high = moved.max(axis=0)
-            if k == 0 or np.all((low >= ranges[:, 0]) & (high <= ranges[:, 1]) | ~sung.any(axis=0)):
-                out.append(moved)
-    return out
+def transpositions(x: np.ndarray, vocab: Vocabulary, ranges: np.ndarray) -> np.ndarray:
+    """(n, len(TRANSPOSE)) bool: which shifts keep every voice of each token window inside
+    its training range `ranges` (4, 2). A silent voice fits any shift; 0 always fits."""
+    chords = x.reshape(len(x), -1, N_VOICES)
+    sung = chords != 0
+    low = np.where(sung, chords, np.iinfo(x.dtype).max).min(axis=1)
+    high = np.where(sung, chords, 0).max(axis=1)
+    tokens = ranges - vocab.low + 1  # the ranges as tokens (a pitch's token is pitch - low + 1)
+    silent = ~sung.any(axis=1)
+    return np.stack([np.all(silent | (low + k >= tokens[:, 0]) & (high + k <= tokens[:, 1]), axis=1)
+                     for k in TRANSPOSE], axis=1)
 
 
 def encode_all(vocab: Vocabulary, chorales) -> list[np.ndarray]:
@@ -105,7 +109,7 @@ def _check_out(out: Path, resume: bool, force: bool) -> dict | None:
             raise ChoraleError(f"{out}: this run has finished (card.json exists); nothing to resume")
         if not (out / "checkpoint.keras").is_file() or not (out / "history.csv").is_file():
             raise ChoraleError(f"{out}: no checkpoint yet; start the run again with --force")
-        return json.loads((out / "run.json").read_text())
+        return _read_run(out / "run.json")
     if out.exists() and not force:
         raise ChoraleError(f"{out}: already exists (use --force to replace it, --resume to continue it)")
     if out.exists() and not out.is_dir():
@@ -113,10 +117,21 @@ def _check_out(out: Path, resume: bool, force: bool) -> dict | None:
     return None
 
 
+def _read_run(path: Path) -> dict:
+    try:
+        run = json.loads(path.read_text())
+    except ValueError:
+        run = None
+    if not isinstance(run, dict) or not RUN_KEYS <= run.keys():
+        raise ChoraleError(f"{path}: damaged (not the settings chorale train writes); start the run again with --force")
+    return run
+
+
 def _fresh_out(out: Path) -> None:
     """Empty (of a previous run's files) or create the run folder."""
     for name in RUN_FILES:
         (out / name).unlink(missing_ok=True)
+    remove_temporaries(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -141,6 +156,8 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     dataset = load(data)
     stored = _check_out(out, resume, force)
     if stored:
+        if options is not None:  # options given again need only agree with the stored ones
+            asked["options"] = {**stored["options"], **options}
         clash = [k for k, v in asked.items() if v is not None and k != "epochs" and v != stored[k]]
         if clash:
             raise ChoraleError(f"{out}: cannot resume with a different {', '.join(clash)} "
@@ -152,22 +169,21 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         arch = arch or DEFAULT_ARCH
         hp = HYPERPARAMETERS.get(arch, FALLBACK)
         run = {k: (v if v is not None else hp.get(k)) for k, v in asked.items()}
-        run.update(arch=arch, schedule=hp["schedule"], seed=seed if seed is not None else int(np.random.SeedSequence().entropy % 2**31),
-                   options={**hp["options"], **(options or {})}, data=dataset.source,
-                   data_fingerprint=dataset.fingerprint())
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**31)
+        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**hp["options"], **(options or {})},
+                   data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
         vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
         run["vocabulary"] = vocab.to_dict()
         run["voice_ranges"] = voice_ranges(dataset.notes("train")).tolist()
         run = json.loads(json.dumps(run))  # tuples become lists, as run.json stores them
     vocab = Vocabulary.from_dict(run["vocabulary"])
 
-    train_notes = dataset.notes("train")
-    if run["augment"]:
-        train_notes = transposed(train_notes, np.array(run["voice_ranges"]))
-    x = windows([vocab.encode(n) for n in train_notes])
+    x = windows([vocab.encode(n) for n in dataset.notes("train")])
     v = windows(encode_all(vocab, dataset["valid"]))
     if not len(x) or not len(v):
         raise ChoraleError(f"{dataset.source}: train and valid need chorales of at least {WINDOW} steps")
+    shifts = transpositions(x, vocab, np.array(run["voice_ranges"])) if run["augment"] else None
 
     keras.utils.set_random_seed(run["seed"])
     tf.config.experimental.enable_op_determinism()
@@ -179,12 +195,13 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
             model = build_chorale_model(run["arch"], vocab, **run["options"])
             steps = -(-len(x) // run["batch_size"]) * run["epochs"]
             _compile(model, run["learning_rate"], steps if run["schedule"] == "cosine" else None)
-    if not stored:  # only now, with the data read and the model built, touch the folder
+    history = _read_history(out / "history.csv") if stored else []
+    if stored:
+        remove_temporaries(out)
+    else:  # only now, with the data read and the model built, touch the folder
         _fresh_out(out)
         with atomic_write(out / "run.json") as f:
             json.dump(run, f, indent=2)
-
-    history = _read_history(out / "history.csv") if stored else []
     if not _stale(history, patience) and len(history) < run["epochs"]:
         whole = strategy.num_replicas_in_sync > 1  # replicas need equal shares: whole batches only
         if whole:
@@ -192,7 +209,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
             if not len(v):
                 raise ChoraleError(f"distributed training needs at least {run['batch_size']} validation windows")
         steps = len(x) // run["batch_size"] if whole else -(-len(x) // run["batch_size"])
-        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps),
+        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts),
                   steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
                   validation_data=(v[:, :-1], v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
                   verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
@@ -215,6 +232,11 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         "versions": {"chorale": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
     }
+    if "test" in dataset.splits:  # reported, never used to choose anything
+        from chorale.evaluate import score_chorales
+
+        card["metrics"]["test"] = score_chorales(_load(out / "model.keras"), vocab, dataset["test"],
+                                                 dataset.source, "test")
     _plot(history, out / "training.png")
     (out / "checkpoint.keras").unlink(missing_ok=True)
     with atomic_write(out / "card.json") as f:
@@ -222,13 +244,22 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     return card
 
 
-def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, steps: int):
-    """(inputs, targets): `steps` batches for each of epochs start..epochs-1, each epoch in an
-    order fixed by (seed, epoch) alone, so a resumed run trains on exactly the batches it would have."""
+def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, steps: int,
+            shifts: np.ndarray | None = None):
+    """(inputs, targets): `steps` batches for each of epochs start..epochs-1. Each epoch's order
+    (and, with `shifts` from `transpositions`, each window's transposition) is drawn from
+    (seed, epoch) alone, so a resumed run trains on exactly the batches it would have."""
     for epoch in range(start, epochs):
-        order = np.random.default_rng([seed, epoch]).permutation(len(x))
+        rng = np.random.default_rng([seed, epoch])
+        order = rng.permutation(len(x))
+        moves = None
+        if shifts is not None:  # one allowed shift per window, uniformly among its allowed ones
+            allowed = shifts.cumsum(axis=1)
+            pick = (rng.random(len(x)) * allowed[:, -1]).astype(int)
+            moves = TRANSPOSE[(allowed > pick[:, None]).argmax(axis=1)]
         for i in range(0, steps * batch_size, batch_size):
-            w = x[order[i:i + batch_size]]
+            index = order[i:i + batch_size]
+            w = x[index] if moves is None else np.where(x[index] != 0, x[index] + moves[index, None], 0)
             yield w[:, :-1], w[:, 1:]
 
 
@@ -261,12 +292,39 @@ def _stale(history, patience=PATIENCE) -> bool:
 
 
 def _load(path):
+    """A .keras model in Keras safe mode, after refusing, with a clear message, any file whose
+    config asks for code: a Python lambda's bytecode, or anything outside Keras and chorale."""
+    import zipfile
+
     import chorale.models  # noqa: F401  (registers the custom layers)
 
     try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise ChoraleError(f"{path}: not a loadable chorale model (a corrupt or truncated .keras file)") from None
+    code = _code_needed(config)
+    if code:
+        raise ChoraleError(f"{path}: refused: the model needs code that chorale does not ship ({code})")
+    try:
         return keras.saving.load_model(path, safe_mode=True)
-    except Exception as e:  # Keras raises many types for a corrupt or foreign file
-        raise ChoraleError(f"{path}: not a loadable chorale model ({type(e).__name__})") from None
+    except Exception as e:  # Keras raises many types for a foreign file
+        reason = (str(e).strip().splitlines() or [""])[0][:100]
+        raise ChoraleError(f"{path}: not a loadable chorale model ({type(e).__name__}: {reason})") from None
+
+
+def _code_needed(config) -> str | None:
+    """The first object in a Keras model config that safe mode must refuse: a Python lambda
+    (marshalled bytecode), or a class or function from a module other than SHIPPED_MODULES."""
+    items = config.values() if isinstance(config, dict) else config if isinstance(config, list) else ()
+    if isinstance(config, dict):
+        if config.get("class_name") == "__lambda__":
+            return "a Python lambda"
+        module = config.get("module")
+        if isinstance(module, str) and module.split(".")[0] not in SHIPPED_MODULES:
+            name = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
+            return f"{module}.{name}"
+    return next(filter(None, map(_code_needed, items)), None)
 
 
 def _save(model, path):
@@ -277,7 +335,14 @@ def _save(model, path):
 def _read_history(path) -> list[dict]:
     import pandas as pd
 
-    return pd.read_csv(path).to_dict("records")
+    try:
+        history = pd.read_csv(path)
+        values = history[HISTORY_COLUMNS].apply(pd.to_numeric, errors="coerce")
+    except (ValueError, KeyError):  # pandas' parse errors are ValueErrors
+        values = None
+    if values is None or values.empty or values.isna().any(axis=None):
+        raise ChoraleError(f"{path}: damaged (not the history chorale train writes); start the run again with --force")
+    return history.to_dict("records")
 
 
 def _write_history(path, history):

@@ -16,7 +16,8 @@ from click.testing import CliRunner  # noqa: E402
 import chorale.train as train_module  # noqa: E402
 from chorale.cli import cli  # noqa: E402
 from chorale.data import write_csv  # noqa: E402
-from chorale.train import train, transposed, windows  # noqa: E402
+from chorale.encoding import Vocabulary  # noqa: E402
+from chorale.train import TRANSPOSE, batches, train, transpositions, windows  # noqa: E402
 
 TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)
 
@@ -53,11 +54,21 @@ def test_windows_follow_the_reference_protocol():
 
 
 def test_transposition_stays_in_each_voice_range():
-    notes = np.array([[70, 60, 50, 0], [72, 62, 52, 0]])
+    vocab = Vocabulary(36, 81)
+    x = vocab.encode(np.array([[70, 60, 50, 0], [72, 62, 52, 0]]))[None]
     ranges = np.array([[68, 73], [58, 63], [50, 55], [0, 0]])
-    shifts = sorted(int(t[0, 0] - 70) for t in transposed([notes], ranges))
-    assert shifts == [0, 1]  # -1 takes the tenor below 50; +2 takes the soprano above 73
-    assert all((t[:, 3] == 0).all() for t in transposed([notes], ranges))
+    allowed = transpositions(x, vocab, ranges)
+    assert TRANSPOSE[allowed[0]].tolist() == [0, 1]  # -1 takes the tenor below 50; +2 the soprano above 73
+
+
+def test_batches_transpose_each_window_by_an_allowed_shift_reproducibly():
+    x = np.tile(np.arange(1, 9), (40, 1))  # 40 identical windows, all shifts allowed but -3 and 3
+    allowed = np.tile(np.isin(TRANSPOSE, [-2, -1, 0, 1, 2]), (40, 1))
+    first = [w for w, _ in batches(x, 8, seed=1, start=0, epochs=2, steps=5, shifts=allowed)]
+    again = [w for w, _ in batches(x, 8, seed=1, start=1, epochs=2, steps=5, shifts=allowed)]
+    moves = np.concatenate(first)[:, 0] - 1
+    assert set(moves) == {-2, -1, 0, 1, 2}  # every allowed shift is used, no other
+    assert all((a == b).all() for a, b in zip(first[5:], again))  # a resumed epoch is the same
 
 
 def test_outputs_and_determinism(data, tmp_path):
@@ -85,7 +96,8 @@ def test_resume_continues_where_it_stopped(data, tmp_path, monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             run(tmp_path / "resumed", data, epochs=2)
     assert not (tmp_path / "resumed" / "card.json").exists()
-    card = train(tmp_path / "resumed", data=data, resume=True, verbose=0)
+    # restating some of the run's own options is allowed
+    card = train(tmp_path / "resumed", data=data, resume=True, verbose=0, options={"filters": TINY["filters"]})
     assert card["epochs_run"] == 2
     for wa, wb in zip(weights(tmp_path / "straight"), weights(tmp_path / "resumed")):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
@@ -151,6 +163,8 @@ def test_resume_refuses_other_options_or_data(data, tmp_path, monkeypatch):
     monkeypatch.undo()
     one_line_error(invoke("train", "--out", str(tmp_path / "r"), "--resume", "--data", str(data),
                           "--arch", "gru"), "different arch")
+    one_line_error(invoke("train", "--out", str(tmp_path / "r"), "--resume", "--data", str(data),
+                          "--option", "filters=8"), "different options")
     other = make_dataset(tmp_path / "other", seed=5)
     one_line_error(invoke("train", "--out", str(tmp_path / "r"), "--resume", "--data", str(other)),
                    "different data")

@@ -1,0 +1,533 @@
+"""The bad-input catalogue: every command, every way its input can be wrong.
+
+Each case runs the real CLI (Click's runner, in this process) in its own folder and must
+exit non-zero with exactly one `Error: ...` line naming the problem (and the file, where
+there is one), print no traceback, and leave every file under the test's root as it was:
+no new file, no changed size or modification time. Usage errors (exit 2) keep Click's
+usage hint above their one `Error:` line. `benchmarks/robustness.py` runs this same table.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import mido
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from chorale import ChoraleError
+from chorale.cli import cli
+from chorale.data import HEADER, load, write_csv
+from chorale.encoding import Vocabulary, voice_ranges
+from chorale.files import bundled
+from chorale.midi import to_midi
+
+VOCAB = Vocabulary(36, 81)
+BACH = load(bundled("chorales") / "test")["test"][0].notes  # a real chorale, for good inputs
+SHARED_DATA = {"train": 2, "valid": 1, "test": 1}  # real chorales from each split
+
+
+# ---------------------------------------------------------------------------- shared inputs
+def build_shared(root: Path) -> dict[str, str]:
+    """Good inputs every case may point at ({name} in a case's args): a tiny dataset of real
+    chorales, a tiny model folder with its sampler cache, a good chorale and a good series."""
+    import keras
+
+    from chorale.models import build_chorale_model
+    from chorale.sample import load_sampler
+
+    shared = root / "shared"
+    data = shared / "data"
+    for split, count in SHARED_DATA.items():
+        (data / split).mkdir(parents=True)
+        for csv in sorted((bundled("chorales") / split).glob("*.csv"))[:count]:
+            shutil.copy(csv, data / split)
+    model = shared / "model"
+    model.mkdir()
+    keras.utils.set_random_seed(0)
+    net = build_chorale_model("wavenet", VOCAB, filters=4, dilations=(1, 2), embed_dim=4)
+    net.save(model / "model.keras")
+    card = {"architecture": "wavenet", "parameters": net.count_params(), "vocabulary": VOCAB.to_dict(),
+            "voice_ranges": voice_ranges(load(bundled("chorales")).notes("train")).tolist()}
+    (model / "card.json").write_text(json.dumps(card))
+    load_sampler(model)  # writes sampler.npz now, so no case sees it appear
+    write_csv(shared / "chorale.csv", BACH)
+    (shared / "series.csv").write_text("y\n" + "".join(f"{np.sin(i / 5):.4f}\n" for i in range(120)))
+    unwritable = shared / "readonly"
+    unwritable.mkdir()
+    unwritable.chmod(0o555)
+    # root writes anywhere; sysfs refuses new files even to root
+    writable_anyway = os.name == "posix" and os.geteuid() == 0
+    return {"data": str(data), "model": str(model), "chorale": str(shared / "chorale.csv"),
+            "series": str(shared / "series.csv"), "unwritable": "/sys" if writable_anyway else str(unwritable)}
+
+
+# ---------------------------------------------------------------------------- bad files
+def csv_text(rows, header=HEADER) -> str:
+    return header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
+
+
+def midi_bytes(grid=BACH[:32]) -> bytes:
+    buffer = io.BytesIO()
+    to_midi(grid).save(file=buffer)
+    return buffer.getvalue()
+
+
+def midi_of(tracks, midi_type=1) -> bytes:
+    """A MIDI file from tracks of (delta ticks, type, note) on channel 0."""
+    midi = mido.MidiFile(type=midi_type, ticks_per_beat=480)
+    for events in tracks:
+        midi.tracks.append(mido.MidiTrack(mido.Message(kind, note=note, velocity=80 if kind == "note_on" else 0,
+                                                       time=dt) for dt, kind, note in events))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+CHORD = [(0, "note_on", 60), (0, "note_on", 64), (480, "note_off", 60), (0, "note_off", 64)]
+FIVE_AT_ONCE = [(0, "note_on", p) for p in (60, 64, 67, 72, 76)] + [(480, "note_off", 60)]
+
+
+def smpte_midi() -> bytes:
+    data = bytearray(midi_bytes())
+    data[12:14] = b"\xe7\x28"  # division: -25 frames/s, 40 ticks per frame
+    return bytes(data)
+
+
+def tar_with(name: str, data: bytes = b"", kind=tarfile.REGTYPE) -> Callable:
+    def make(path: Path, shared: dict) -> None:
+        with tarfile.open(path, "w:gz") as t:
+            info = tarfile.TarInfo(name)
+            info.type, info.size = kind, len(data)
+            if kind == tarfile.SYMTYPE:
+                info.linkname, info.size = "/etc/passwd", 0
+            t.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    return make
+
+
+def zip_with(name: str, data: bytes) -> Callable:
+    def make(path: Path, shared: dict) -> None:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(name, data)
+    return make
+
+
+MUSICXML_WITHOUT_NOTES = """<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Soprano</part-name></score-part>
+</part-list><part id="P1"><measure number="1"><attributes><divisions>1</divisions></attributes>
+<note><rest/><duration>4</duration></note></measure></part></score-partwise>"""
+
+
+# ---------------------------------------------------------------------------- models
+def model_folder(make_keras: Callable, card_changes: dict | None = None):
+    """A model folder: the shared card (edited) beside a model.keras made by `make_keras`."""
+    def make(folder: Path, shared: dict) -> None:
+        folder.mkdir()
+        card = json.loads((Path(shared["model"]) / "card.json").read_text())
+        (folder / "card.json").write_text(json.dumps({**card, **(card_changes or {})}))
+        make_keras(folder / "model.keras", shared)
+    return make
+
+
+def copy_of_shared_model(path: Path, shared: dict) -> None:
+    shutil.copy(Path(shared["model"]) / "model.keras", path)
+
+
+def lambda_payload_model(path: Path, shared: dict | None = None) -> None:
+    """A .keras file whose Lambda layer, if its bytecode were ever run, creates PWNED."""
+    import keras
+
+    marker = path.parent.parent / "PWNED"
+    payload = keras.layers.Lambda(eval(f"lambda x: (open({str(marker)!r}, 'w').close(), x)[1]"))
+    keras.Sequential([keras.Input((None,), dtype="int32"), payload]).save(path)
+    marker.unlink()  # building the model above ran the lambda; only loading it may not
+
+
+def config_payload_model(**changes) -> Callable:
+    """The shared model with its logits layer's config changed: an activation that is
+    os.system, a layer that is subprocess.Popen or comes from a package we do not ship."""
+    def make(path: Path, shared: dict) -> None:
+        source = Path(shared["model"]) / "model.keras"
+        with zipfile.ZipFile(source) as z:
+            files = {n: z.read(n) for n in z.namelist()}
+        config = json.loads(files["config.json"])
+        logits = next(layer for layer in config["config"]["layers"] if layer["name"] == "logits")
+        for key, value in changes.items():
+            target = logits["config"] if key == "activation" else logits
+            target[key] = value
+        files["config.json"] = json.dumps(config).encode()
+        with zipfile.ZipFile(path, "w") as z:
+            for n, data in files.items():
+                z.writestr(n, data)
+    return make
+
+
+def truncated_model(path: Path, shared: dict) -> None:
+    data = (Path(shared["model"]) / "model.keras").read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def foreign_model(path: Path, shared: dict) -> None:
+    import keras
+
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(path)
+
+
+def resumable_run(checkpoint=copy_of_shared_model, run_json=None, history="epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,3.0,0.1,3.1,0.1,1.0\n"):
+    """A run folder as an interrupted `chorale train` leaves it (on the shared data)."""
+    def make(folder: Path, shared: dict) -> None:
+        folder.mkdir()
+        data = load(shared["data"])
+        run = {"arch": "wavenet", "epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "augment": False,
+               "seed": 1, "options": {"filters": 4, "dilations": [1, 2], "embed_dim": 4},
+               "schedule": "constant", "data": shared["data"], "data_fingerprint": data.fingerprint(),
+               "vocabulary": VOCAB.to_dict(), "voice_ranges": voice_ranges(data.notes("train")).tolist()}
+        (folder / "run.json").write_text(run_json if run_json is not None else json.dumps(run))
+        (folder / "history.csv").write_text(history)
+        checkpoint(folder / "checkpoint.keras", shared)
+    return make
+
+
+def stale_sampler_cache(card_changes: dict):
+    """A copy of the shared model folder, sampler cache included, with its card edited."""
+    def make(folder: Path, shared: dict) -> None:
+        shutil.copytree(shared["model"], folder)
+        card = json.loads((folder / "card.json").read_text())
+        (folder / "card.json").write_text(json.dumps({**card, **card_changes}))
+    return make
+
+
+# ---------------------------------------------------------------------------- the catalogue
+Content = str | bytes | Callable
+
+
+@dataclass(frozen=True)
+class Case:
+    """args: the command line ({data}, {model}, ... are the shared inputs); files: what to put
+    in the case's folder first (text, bytes, or a function of the path and the shared inputs);
+    expect: words the one `Error:` line must contain."""
+
+    name: str
+    args: tuple[str, ...]
+    expect: tuple[str, ...]
+    files: dict[str, Content] = field(default_factory=dict)
+    exit_code: int = 1
+
+
+def case(name, args, *expect, files=None, exit_code=1):
+    return Case(name, tuple(args.split()), expect, files or {}, exit_code)
+
+
+RENDER = "--png out.png --midi out.mid"
+CASES = [
+    # data info: CSVs, folders and archives
+    case("csv: no such file", "data info nowhere.csv", "nowhere.csv", "no such file"),
+    case("csv: empty", "data info c.csv", "c.csv", "empty file", files={"c.csv": ""}),
+    case("csv: header only", "data info c.csv", "c.csv", "no rows", files={"c.csv": HEADER + "\n"}),
+    case("csv: wrong header", "data info c.csv", "c.csv", "line 1", "expected header",
+         files={"c.csv": csv_text([[60] * 4], "s,a,t,b")}),
+    case("csv: ragged row", "data info c.csv", "c.csv", "line 3", "expected 4 values",
+         files={"c.csv": csv_text([[60] * 4, [60] * 3])}),
+    case("csv: not a number", "data info c.csv", "c.csv", "column note1", "'x' is not a whole number",
+         files={"c.csv": csv_text([[60, "x", 60, 60]])}),
+    case("csv: pitch out of range", "data info c.csv", "c.csv", "pitch 200",
+         files={"c.csv": csv_text([[60, 200, 60, 60]])}),
+    case("csv: negative pitch", "data info c.csv", "c.csv", "pitch -5", files={"c.csv": csv_text([[60, -5, 60, 60]])}),
+    case("csv: binary bytes", "data info c.csv", "c.csv", "not a text file", files={"c.csv": b"\xff\xfe\x00\x81garbage"}),
+    case("csv: not a csv file", "data info song.txt", "song.txt", "expected a dataset folder",
+         files={"song.txt": "hello"}),
+    case("folder: no CSVs", "data info empty", "empty", "no chorale CSV files", files={"empty/readme.txt": "hi"}),
+    case("folder: bad CSV inside", "data info ds", "chorale_000.csv", "'x' is not a whole number",
+         files={"ds/train/chorale_000.csv": csv_text([["x", 60, 60, 60]])}),
+    case("folder: binary manifest", "data info ds", "manifest.csv", "not a text file",
+         files={"ds/train/chorale_000.csv": csv_text(BACH), "ds/manifest.csv": b"\xff\xfe\x00\x81"}),
+    case("folder: malformed manifest", "data info ds", "manifest.csv", "not a readable CSV",
+         files={"ds/train/chorale_000.csv": csv_text(BACH), "ds/manifest.csv": 'bwv,title\n1,"unclosed\n'}),
+    case("archive: corrupt tgz", "data info d.tgz", "d.tgz", "not a readable archive", files={"d.tgz": b"not a tarball"}),
+    case("archive: truncated zip", "data info d.zip", "d.zip", "not a readable archive", files={"d.zip": b"PK\x03\x04\x14"}),
+    case("archive: member ../", "data info d.tgz", "d.tgz", "escapes the archive",
+         files={"d.tgz": tar_with("../evil.csv", csv_text(BACH).encode())}),
+    case("archive: absolute member", "data info d.tgz", "d.tgz", "escapes the archive",
+         files={"d.tgz": tar_with("/etc/train/x.csv", csv_text(BACH).encode())}),
+    case("archive: zip member ../", "data info d.zip", "d.zip", "escapes the archive",
+         files={"d.zip": zip_with("train/../../evil.csv", csv_text(BACH).encode())}),
+    case("archive: symlink member", "data info d.tgz", "d.tgz", "link or device",
+         files={"d.tgz": tar_with("train/x.csv", kind=tarfile.SYMTYPE)}),
+    case("archive: zip bomb", "data info d.zip", "d.zip", "too large", files={"d.zip": zip_with("train/x.csv", b"0" * 11_000_000)}),
+    case("archive: no CSVs", "data info d.zip", "d.zip", "no chorale CSV", files={"d.zip": zip_with("readme.txt", b"hi")}),
+    case("archive: bad CSV member", "data info d.zip", "d.zip:train/x.csv", "line 2",
+         files={"d.zip": zip_with("train/x.csv", csv_text([[60, 60, 999, 60]]).encode())}),
+    case("build: output is a file", "data build --out taken.txt --limit 1", "taken.txt", files={"taken.txt": "x"}),
+    case("build: output not empty", "data build --out ds --limit 1", "ds", "not empty", files={"ds/keep.csv": "x"}),
+    # render: MIDI and MusicXML in, outputs checked before anything is written
+    case("midi: not MIDI", f"render in.mid {RENDER}", "in.mid", "not a Standard MIDI File", files={"in.mid": "not music"}),
+    case("midi: truncated", f"render in.mid {RENDER}", "in.mid", "truncated", files={"in.mid": midi_bytes()[:150]}),
+    case("midi: corrupt events", f"render in.mid {RENDER}", "in.mid", "corrupt MIDI",
+         files={"in.mid": b"MThd\0\0\0\6\0\1\0\1\1\xe0MTrk\0\0\0\4\0\xf4\x01\x02"}),
+    case("midi: huge", f"render in.mid {RENDER}", "in.mid", "too large", files={"in.mid": b"MThd" + bytes(6_000_000)}),
+    case("midi: no notes", f"render in.mid {RENDER}", "in.mid", "no pitched notes", files={"in.mid": midi_of([[]])}),
+    case("midi: five notes at once", f"render in.mid {RENDER}", "in.mid", "5 notes sound at once",
+         files={"in.mid": midi_of([FIVE_AT_ONCE])}),
+    case("midi: pitch below the piano", f"render in.mid {RENDER}", "in.mid", "pitch 12",
+         files={"in.mid": midi_of([[(0, "note_on", 12), (480, "note_off", 12)]])}),
+    case("midi: type 2", f"render in.mid {RENDER}", "in.mid", "type 2", files={"in.mid": midi_of([CHORD[:1]], 2)}),
+    case("midi: SMPTE time", f"render in.mid {RENDER}", "in.mid", "SMPTE", files={"in.mid": smpte_midi()}),
+    case("musicxml: HTML", f"render in.musicxml {RENDER}", "in.musicxml", "not readable MusicXML",
+         files={"in.musicxml": "<html><body>hello</body></html>"}),
+    case("musicxml: not XML", f"render in.xml {RENDER}", "in.xml", "not readable MusicXML", files={"in.xml": "hello"}),
+    case("musicxml: only rests", f"render in.musicxml {RENDER}", "in.musicxml", "no pitched notes",
+         files={"in.musicxml": MUSICXML_WITHOUT_NOTES}),
+    case("musicxml: corrupt .mxl", f"render in.mxl {RENDER}", "in.mxl", "not readable MusicXML",
+         files={"in.mxl": b"PK\x03\x04 broken"}),
+    case("render: unknown input type", f"render in.txt {RENDER}", "in.txt", "unknown file type",
+         files={"in.txt": "hello"}),
+    case("render: wrong output type", "render {chorale} --png out.jpg", "out.jpg", "unknown png file type"),
+    case("render: existing output", "render {chorale} --midi out.mid --png old.png", "old.png", "already exists",
+         files={"old.png": b"keep"}),
+    case("render: missing output folder", "render {chorale} --midi out.mid --png nowhere/out.png", "nowhere",
+         "does not exist"),
+    case("render: output folder is a file", "render {chorale} --midi out.mid --png f.txt/out.png", "f.txt",
+         "is not a folder", files={"f.txt": "x"}),
+    case("render: unwritable output folder", "render {chorale} --midi out.mid --png {unwritable}/out.png",
+         "out.png", "cannot write"),
+    case("render: unknown instrument", "render {chorale} --midi out.mid --instrument kazoo", "unknown instrument 'kazoo'"),
+    case("render: nothing to write", "render {chorale}", "nothing to write", exit_code=2),
+    case("render: tempo out of range", "render {chorale} --midi out.mid --tempo 0", "--tempo", exit_code=2),
+    # generate: options, primers, outputs
+    case("generate: temperature 0", "generate --model {model} --temperature 0 --out x.mid", "temperature must be > 0"),
+    case("generate: top-p 1.5", "generate --model {model} --top-p 1.5 --out x.mid", "top-p must be in (0, 1]"),
+    case("generate: top-k 0", "generate --model {model} --top-k 0 --out x.mid", "top-k must be at least 1"),
+    case("generate: no such primer chorale", "generate --model {model} --primer test:9999 --out x.mid", "no primer 'test:9999'"),
+    case("generate: corrupt primer", "generate --model {model} --primer p.mid --out x.mid", "p.mid", "not a Standard MIDI File",
+         files={"p.mid": "garbage"}),
+    case("generate: primer outside the vocabulary", "generate --model {model} --primer p.csv --out x.mid", "pitch 96",
+         "outside the model's range", files={"p.csv": csv_text([[96, 67, 64, 48]])}),
+    case("generate: primer longer than the piece", "generate --model {model} --primer test:0 --length 4 --out x.mid",
+         "more than the 4 requested"),
+    case("generate: missing output folder", "generate --model {model} --out nowhere/x.mid", "nowhere", "does not exist"),
+    case("generate: unwritable output folder", "generate --model {model} --out {unwritable}/x.mid", "x.mid", "cannot write"),
+    case("generate: existing output", "generate --model {model} --out x.mid", "x.mid", "already exists",
+         files={"x.mid": b"keep"}),
+    case("generate: one of several outputs exists", "generate --model {model} --count 3 --out s.mid", "s-02.mid",
+         "already exists", files={"s-02.mid": b"keep"}),
+    case("generate: unknown output type", "generate --model {model} --out x.mp3", "expected a .mid or .csv", exit_code=2),
+    case("generate: zero bars", "generate --model {model} --bars 0 --out x.mid", "--bars", exit_code=2),
+    case("generate: no such model", "generate --model nowhere --out x.mid", "nowhere", "no such model folder"),
+    case("generate: model folder without card", "generate --model m --out x.mid", "m", "no card.json", files={"m/model.keras": b"x"}),
+    case("generate: card that is not JSON", "generate --model m --out x.mid", "card.json", "not a model card",
+         files={"m/card.json": "{oops", "m/model.keras": b"x"}),
+    case("generate: card edited after the sampler cache", "generate --model m --out x.mid", "m", "card",
+         files={"m": stale_sampler_cache({"vocabulary": Vocabulary(40, 70).to_dict()})}),
+    # models from strangers: safe mode, and the card must match the file
+    case("model: garbage bytes", "evaluate --model m --data {data}", "model.keras", "not a loadable",
+         files={"m": model_folder(lambda p, shared: p.write_bytes(b"PK\x03\x04 not a zip"))}),
+    case("model: truncated", "evaluate --model m --data {data}", "model.keras", "not a loadable",
+         files={"m": model_folder(truncated_model)}),
+    case("model: foreign model", "evaluate --model m --data {data}", "m", "card",
+         files={"m": model_folder(foreign_model)}),
+    case("model: card with another vocabulary", "evaluate --model m --data {data}", "m", "card",
+         files={"m": model_folder(copy_of_shared_model, {"vocabulary": Vocabulary(40, 70).to_dict()})}),
+    case("model: card with another parameter count", "evaluate --model m --data {data}", "m", "parameters",
+         files={"m": model_folder(copy_of_shared_model, {"parameters": 123})}),
+    case("model: card with another architecture", "evaluate --model m --data {data}", "m", "lstm",
+         files={"m": model_folder(copy_of_shared_model, {"architecture": "lstm"})}),
+    case("model: Lambda bytecode payload", "evaluate --model m --data {data}", "model.keras", "lambda",
+         files={"m": model_folder(lambda_payload_model)}),
+    case("model: Lambda payload via generate", "generate --model m --out x.mid", "model.keras", "lambda",
+         files={"m": model_folder(lambda_payload_model)}),
+    case("model: os.system as a layer", "evaluate --model m --data {data}", "model.keras", "system",
+         files={"m": model_folder(config_payload_model(
+             activation={"module": "os", "class_name": "function", "config": "system", "registered_name": None}))}),
+    case("model: subprocess.Popen as a layer", "harmonize {chorale} --model m --out x.mid", "model.keras", "Popen",
+         files={"m": model_folder(config_payload_model(
+             module="subprocess", class_name="Popen", registered_name=None, config={"args": ["touch", "PWNED"]}))}),
+    case("model: needs code we do not ship", "evaluate --model m --data {data}", "model.keras", "FancyAttention",
+         files={"m": model_folder(config_payload_model(
+             module="fancy_layers", class_name="FancyAttention", registered_name="fancy>FancyAttention"))}),
+    case("evaluate: no such split", "evaluate --model {model} --data {data} --split nosuch", "no 'nosuch' split"),
+    # train: data, options, run folders
+    case("train: no such data", "train --data nowhere --out run", "nowhere", "no such file"),
+    case("train: unknown architecture", "train --data {data} --arch transformer --out run", "unknown architecture"),
+    case("train: unknown backbone option", "train --data {data} -o colour=3 --out run", "colour", "unknown option"),
+    case("train: impossible backbone option", "train --data {data} -o filters=-4 --out run", "filters"),
+    case("train: option without a value", "train --data {data} -o filters --out run", "filters", "KEY=VALUE"),
+    case("train: chorales too short", "train --data short --out run", "short", "at least 33 steps",
+         files={"short/train/a.csv": csv_text(BACH[:20]), "short/valid/a.csv": csv_text(BACH[:20])}),
+    case("train: no validation split", "train --data ds --out run", "ds", "no 'valid' split",
+         files={"ds/train/a.csv": csv_text(BACH)}),
+    case("train: existing output folder", "train --data {data} --out run", "run", "already exists",
+         files={"run/model.keras": b"precious"}),
+    case("train: resume without --out", "train --resume", "--resume needs --out"),
+    case("train: resume a folder that is not a run", "train --data {data} --out run --resume", "run",
+         "not a training run", files={"run/notes.txt": "hi"}),
+    case("train: resume with a corrupt run.json", "train --data {data} --out run --resume", "run.json",
+         files={"run": resumable_run(run_json="{truncated")}),
+    case("train: resume with a corrupt history", "train --data {data} --out run --resume", "history.csv",
+         files={"run": resumable_run(history="\x00\x01garbage")}),
+    case("train: resume with a corrupt checkpoint", "train --data {data} --out run --resume", "checkpoint.keras",
+         "not a loadable", files={"run": resumable_run(checkpoint=lambda p, shared: p.write_bytes(b"half a zip"))}),
+    case("train: resume on other data", "train --data other --out run --resume", "run", "different data",
+         files={"run": resumable_run(), "other/train/a.csv": csv_text(BACH), "other/valid/a.csv": csv_text(BACH)}),
+    case("train: zero epochs", "train --data {data} --epochs 0 --out run", "--epochs", exit_code=2),
+    # harmonize
+    case("harmonize: melody with a chord", "harmonize m.mid --model {model} --out x.mid", "m.mid", "chord",
+         files={"m.mid": midi_of([CHORD])}),
+    case("harmonize: melody of rests", "harmonize m.csv --model {model} --out x.mid", "m.csv", "no notes",
+         files={"m.csv": csv_text([[0, 0, 0, 0]] * 4)}),
+    case("harmonize: no such part", "harmonize {chorale} --part 7 --model {model} --out x.mid", "chorale.csv", "no part 7"),
+    case("harmonize: no part of that name", "harmonize {chorale} --part violin --model {model} --out x.mid", "no part named 'violin'"),
+    case("harmonize: melody wider than the voice", "harmonize m.csv --model {model} --out x.mid", "wider than the model's",
+         files={"m.csv": csv_text([[30, 0, 0, 0], [100, 0, 0, 0]])}),
+    case("harmonize: corrupt MIDI", "harmonize m.mid --model {model} --out x.mid", "m.mid", "truncated",
+         files={"m.mid": midi_bytes()[:100]}),
+    case("harmonize: existing output", "harmonize {chorale} --model {model} --out h.mid", "h.mid", "already exists",
+         files={"h.mid": b"keep"}),
+    case("harmonize: audio as --out", "harmonize {chorale} --model {model} --out h.wav", "expected a .mid", exit_code=2),
+    # forecast
+    case("forecast: no such file", "forecast csv nowhere.csv --column y", "nowhere.csv", "no such file"),
+    case("forecast: empty file", "forecast csv s.csv --column y", "s.csv", "not a readable CSV", files={"s.csv": ""}),
+    case("forecast: binary file", "forecast csv s.csv --column y", "s.csv", "not a readable CSV",
+         files={"s.csv": b"\xff\xfe\x00\x81\x00"}),
+    case("forecast: no such column", "forecast csv {series} --column sales", "series.csv", "no column 'sales'"),
+    case("forecast: not a number", "forecast csv s.csv --column y", "s.csv", "line 3", "'abc' is not a number",
+         files={"s.csv": "y\n1\nabc\n3\n"}),
+    case("forecast: missing values", "forecast csv s.csv --column y", "s.csv", "missing value", files={"s.csv": "y\n1\n\n2\nNaN\n3\n"}),
+    case("forecast: time going backwards", "forecast csv s.csv --column y --time-column t", "s.csv", "not increasing",
+         files={"s.csv": "t,y\n1,1\n3,2\n2,4\n"}),
+    case("forecast: series too short", "forecast csv s.csv --column y --model naive", "s.csv", "too short",
+         files={"s.csv": "y\n" + "1\n" * 30}),
+    case("forecast: existing output", "forecast csv {series} --column y --out f.csv", "f.csv", "exists",
+         files={"f.csv": "keep"}),
+    case("forecast: unwritable plot folder", "forecast csv {series} --column y --plot {unwritable}/p.png", "p.png",
+         "cannot write"),
+    case("forecast: unknown model", "forecast synthetic --models naive,oracle", "unknown model 'oracle'"),
+    case("forecast: existing JSON", "forecast synthetic --models naive --json r.json", "r.json", "exists",
+         files={"r.json": "{}"}),
+]
+
+
+# ---------------------------------------------------------------------------- running a case
+def snapshot(root: Path) -> dict[str, tuple]:
+    """Every file's (size, mtime) and every folder's name under `root`: what a case may not change."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            found[os.path.relpath(os.path.join(folder, name), root) + "/"] = ()
+        for name in files:
+            s = os.lstat(os.path.join(folder, name))
+            found[os.path.relpath(os.path.join(folder, name), root)] = (s.st_size, s.st_mtime_ns)
+    return found
+
+
+@dataclass
+class Outcome:
+    case: Case
+    exit_code: int
+    output: str
+    exception: BaseException | None
+    changed: list[str]
+
+    def problems(self) -> list[str]:
+        """Everything that makes this case not handled cleanly (empty when it is)."""
+        lines = self.output.strip().splitlines()
+        errors = [line for line in lines if line.startswith("Error: ")]
+        found = []
+        if self.exit_code != self.case.exit_code:
+            found.append(f"exit code {self.exit_code}, expected {self.case.exit_code}")
+        if not isinstance(self.exception, (SystemExit, type(None))) or "Traceback" in self.output:
+            found.append(f"crashed: {self.exception!r}")
+        if len(errors) != 1 or (self.case.exit_code == 1 and len(lines) != 1):
+            found.append(f"expected one Error: line, got {lines}")
+        elif missing := [w for w in self.case.expect if w not in errors[0]]:
+            found.append(f"{errors[0]!r} does not say {missing}")
+        if self.changed:
+            found.append(f"files left behind or changed: {self.changed}")
+        return found
+
+
+def _write(path: Path, content: Content, shared: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, str):
+        path.write_text(content)
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        content(path, shared)
+
+
+def run_case(case: Case, root: Path, shared: dict) -> Outcome:
+    """Run one case in a fresh folder under `root` (which holds the shared inputs too)."""
+    folder = root / "cases" / "".join(c if c.isalnum() else "-" for c in case.name)
+    folder.mkdir(parents=True)
+    for name, content in case.files.items():
+        _write(folder / name, content, shared)
+    args = [a.format(**shared) for a in case.args]
+    before = snapshot(root)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = CliRunner().invoke(cli, args)
+    finally:
+        os.chdir(cwd)
+    after = snapshot(root)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    return Outcome(case, result.exit_code, result.output, result.exception, changed)
+
+
+# ---------------------------------------------------------------------------- the tests
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    root = tmp_path_factory.mktemp("catalogue")
+    yield root, build_shared(root)
+    (root / "shared" / "readonly").chmod(0o755)
+
+
+def test_the_catalogue_is_large_and_names_are_unique():
+    assert len(CASES) >= 40 and len({c.name for c in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_one_clean_error(shared, case):
+    root, paths = shared
+    outcome = run_case(case, root, paths)
+    assert outcome.problems() == [], outcome.output
+
+
+def test_a_real_payload_is_refused_and_never_runs(tmp_path):
+    """The Lambda payload is real: Keras without safe mode runs it, creating PWNED. chorale
+    refuses the file (and so would Keras's safe mode, behind our check), and PWNED never appears."""
+    import keras
+
+    from chorale.train import _load
+
+    (tmp_path / "m").mkdir()
+    evil = tmp_path / "m" / "model.keras"
+    lambda_payload_model(evil)
+    with pytest.raises(ChoraleError, match="needs code that chorale does not ship \\(a Python lambda\\)"):
+        _load(evil)
+    with pytest.raises(ValueError, match="lambda"):
+        keras.saving.load_model(evil, safe_mode=True)
+    assert not (tmp_path / "PWNED").exists()
+    keras.saving.load_model(evil, safe_mode=False)
+    assert (tmp_path / "PWNED").exists()
+
+
+def test_a_damaged_sampler_cache_is_rebuilt_from_the_model(shared, tmp_path):
+    from chorale.sample import SAMPLER_FILE, Sampler, file_hash, load_sampler
+
+    _, paths = shared
+    shutil.copytree(paths["model"], tmp_path / "m")
+    cache = tmp_path / "m" / SAMPLER_FILE
+    cache.write_bytes(cache.read_bytes()[:300])
+    sampler, _, vocab = load_sampler(tmp_path / "m")
+    assert sampler.output_width() == vocab.size
+    assert Sampler.load(cache, file_hash(tmp_path / "m" / "model.keras")) is not None  # written whole again

@@ -1,0 +1,33 @@
+"""The bundled default model: shipped whole, trained on the bundled data, as good as its card says."""
+
+import pytest
+
+from chorale.data import load
+from chorale.evaluate import load_run, score_chorales
+from chorale.files import bundled
+from chorale.sample import SAMPLER_FILE, Sampler, file_hash
+from chorale.train import DEFAULT_ARCH
+
+MODEL = bundled("model")
+
+
+def test_bundled_model_is_complete_small_and_made_from_the_bundled_data():
+    for name in ("model.keras", "card.json", "history.csv", "training.png", SAMPLER_FILE):
+        assert (MODEL / name).is_file(), name
+    assert sum(f.stat().st_size for f in MODEL.iterdir()) < 5_000_000
+    _, card, _ = load_run(MODEL)
+    assert card["architecture"] == DEFAULT_ARCH and card["data"] == "bundled"
+    assert card["data_fingerprint"] == load().fingerprint()
+    # generate needs no TensorFlow: the shipped sampler was made from this very model.keras
+    assert Sampler.load(MODEL / SAMPLER_FILE, file_hash(MODEL / "model.keras")) is not None
+
+
+def test_bundled_model_scores_on_the_test_split_what_its_card_says():
+    model, card, vocab = load_run(MODEL)
+    got = score_chorales(model, vocab, load()["test"], "bundled", "test")
+    expected = card["metrics"]["test"]
+    assert got["chorales"] == expected["chorales"]
+    for protocol in ("windowed", "whole"):
+        assert got[protocol]["nll"] == pytest.approx(expected[protocol]["nll"], abs=1e-4)
+        assert got[protocol]["accuracy"] == pytest.approx(expected[protocol]["accuracy"], abs=1e-4)
+    assert expected["windowed"]["nll"] < 0.6557  # the published reference model's test loss
