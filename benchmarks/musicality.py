@@ -3,9 +3,9 @@
     python benchmarks/musicality.py [--default DIR] [--reference DIR] [--samples 50] [--harmonizations 20]
 
 - Samples: `--samples` chorales from each model as `chorale generate` writes them by
-  default (16 bars, `--temperature` 1, range guard, seeds 0..N-1, each continuing the first two
-  bars of the held-out chorale its seed picks). Only the sampled 14 bars are scored: the
-  primer is Bach's.
+  default (16 bars, `--temperature` 1, range guard, voice-leading guard, seeds 0..N-1, each
+  continuing the first two bars of the held-out chorale its seed picks). Only the sampled
+  14 bars are scored: the primer is Bach's.
 - Real Bach: the first `--samples` chorales of the test split. The histograms are matched
   against the whole test split, the voice ranges against every split.
 - Harmonizations: the sopranos of the first `--harmonizations` test chorales, harmonized by
@@ -14,6 +14,8 @@
 
 Columns: Bach (N test chorales), default and reference (their samples), Bach 20 (the
 chorales whose sopranos are harmonized), default harm and reference harm (harmonizations).
+The "unguarded default" columns are the default model without the voice-leading guard
+(`--no-voice-leading`), to show what the guard changes.
 Prints the table and writes benchmarks/results/musicality.json.
 """
 
@@ -35,22 +37,23 @@ from chorale.sample import PRIMER_STEPS, Controls, generate, load_sampler, prime
 RESULTS = Path(__file__).parent / "results" / "musicality.json"
 BARS = 16
 PUBLISHED_BACH_PARALLELS_PER_NOTE = 0.0016
+UNGUARDED = "unguarded default"  # the default model sampled with --no-voice-leading
 
 
-def samples(model_dir, count: int, temperature: float):
+def samples(model_dir, count: int, temperature: float, voice_leading: bool = True):
     """`count` chorales as `chorale generate --seed i` writes them, primer cut off."""
     sampler, card, vocab = load_sampler(model_dir)
     seeds = list(range(count))
     primers = [primer_grid(None, s) for s in seeds]
-    controls = Controls(temperature=temperature, voice_ranges=card["voice_ranges"])
+    controls = Controls(temperature=temperature, voice_ranges=card["voice_ranges"], voice_leading=voice_leading)
     grids, _ = generate(sampler, vocab, primers, BARS * 16, seeds, controls)
     return [g[PRIMER_STEPS:] for g in grids]
 
 
-def harmonizations(model_dir, chorales, candidates: int, temperature: float):
+def harmonizations(model_dir, chorales, candidates: int, temperature: float, voice_leading: bool = True):
     sampler, card, vocab = load_sampler(model_dir)
     return [harmonize(sampler, vocab, c.notes[:, 0], "soprano", card["voice_ranges"], candidates, seed=i,
-                      temperature=temperature).grid
+                      temperature=temperature, voice_leading=voice_leading).grid
             for i, c in enumerate(chorales)]
 
 
@@ -76,17 +79,19 @@ def main():
     test = dataset["test"]
     reference = music.Reference.of(dataset.notes("test"), ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
     models = {"default": args.default, "reference": args.reference}
+    runs = {"default": (args.default, True), UNGUARDED: (args.default, False),  # (folder, voice-leading guard)
+            "reference": (args.reference, True)}
     seconds, columns, agreement = {}, {}, {}
     columns["Bach"] = music.score([c.notes for c in test[: args.samples]], reference)
-    for name, folder in models.items():
+    for name, (folder, guard) in runs.items():
         start = time.perf_counter()
-        columns[name] = music.score(samples(folder, args.samples, args.temperature), reference)
+        columns[name] = music.score(samples(folder, args.samples, args.temperature, guard), reference)
         seconds[name] = time.perf_counter() - start
     melodies = test[: args.harmonizations]
     columns[f"Bach {len(melodies)}"] = music.score([c.notes for c in melodies], reference)
-    for name, folder in models.items():
+    for name, (folder, guard) in runs.items():
         start = time.perf_counter()
-        grids = harmonizations(folder, melodies, args.candidates, args.temperature)
+        grids = harmonizations(folder, melodies, args.candidates, args.temperature, guard)
         seconds[f"{name} harm"] = time.perf_counter() - start
         columns[f"{name} harm"] = music.score(grids, reference)
         agreement[f"{name} harm"] = float(np.mean([music.agreement(g, c.notes, given=0)
@@ -98,6 +103,8 @@ def main():
     ratio = ours["parallels_per_note"] / bach["parallels_per_note"]
     summary = {
         "parallels_per_note_vs_bach": ratio,
+        "parallels_per_note_vs_bach_without_guard":
+            aggregate[UNGUARDED]["parallels_per_note"] / bach["parallels_per_note"],
         "within_3x_of_bach": ratio <= 3,
         "closer_to_bach_than_reference": sum(v is True for v in verdicts.values()),
         "reference_closer": sum(v is False for v in verdicts.values()),
@@ -107,15 +114,19 @@ def main():
     }
     text = music.table(aggregate)
     agree = "  ".join(f"{k}: {v:.3f}" for k, v in agreement.items())
+    print("Samples and harmonizations use the voice-leading guard, as generate and harmonize do by default;\n"
+          f"'{UNGUARDED}' is the default model with --no-voice-leading.\n")
     print(text)
     print(f"\nShare of alto/tenor/bass 16ths equal to Bach's: {agree}")
     print(f"Parallel 5ths+8ves per note: default {ours['parallels_per_note']:.4f}, Bach {bach['parallels_per_note']:.4f} "
           f"(published: about {PUBLISHED_BACH_PARALLELS_PER_NOTE}), ratio {ratio:.2f} "
-          f"({'within' if ratio <= 3 else 'NOT within'} 3x)")
+          f"({'within' if ratio <= 3 else 'NOT within'} 3x; without the guard "
+          f"{summary['parallels_per_note_vs_bach_without_guard']:.1f}x)")
     print(f"Default closer to Bach than the reference on {summary['closer_to_bach_than_reference']} of "
           f"{len(verdicts)} metrics (reference closer on {summary['reference_closer']}, ties {summary['ties']})")
     with atomic_write(args.results) as f:
-        json.dump({"models": models, "note": args.note, "samples": args.samples,
+        json.dump({"models": models, "voice_leading_guard": True, "unguarded_columns": [UNGUARDED, f"{UNGUARDED} harm"],
+                   "note": args.note, "samples": args.samples,
                    "harmonizations": args.harmonizations, "candidates": args.candidates, "bars": BARS,
                    "temperature": args.temperature,
                    "primer_steps_excluded": PRIMER_STEPS, "seconds": seconds, "summary": summary,

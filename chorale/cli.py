@@ -250,6 +250,12 @@ def _default_folder(ctx, param, value):
     return value
 
 
+voice_leading_option = click.option(
+    "--voice-leading/--no-voice-leading", default=True, show_default=True,
+    help="Never write a parallel fifth or octave: a note that would complete one is drawn again "
+    "from the model's other notes.")
+
+
 def _numbered(path, i: int, count: int):
     """song.mid -> song-01.mid when writing several files."""
     from pathlib import Path
@@ -277,6 +283,7 @@ def _numbered(path, i: int, count: int):
 @click.option("--greedy", is_flag=True, help="Always take the most likely note (deterministic).")
 @click.option("--range-guard/--no-range-guard", default=True, show_default=True,
               help="Keep each voice inside the range it sings in the training data.")
+@voice_leading_option
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/chorale.mid",
               show_default=True, callback=_default_folder,
@@ -284,7 +291,7 @@ def _numbered(path, i: int, count: int):
 @render_options
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, top_p, greedy, range_guard,
-             data_path, out, wav, png, musicxml, sheet, tempo, program, title, force):
+             voice_leading, data_path, out, wav, png, musicxml, sheet, tempo, program, title, force):
     """Write a new chorale, one note at a time, as a MIDI file.
 
     Example: chorale generate --seed 3 --out song.mid --wav song.wav --png song.png
@@ -304,7 +311,7 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
     steps = length or bars * 16
     model, card, vocab = load_sampler(model_dir or bundled("model"))
     controls = Controls(temperature, top_k, top_p, greedy,
-                        voice_ranges=card["voice_ranges"] if range_guard else None)
+                        voice_ranges=card["voice_ranges"] if range_guard else None, voice_leading=voice_leading)
     seeds = [seed + i for i in range(count)]
     primers = [primer_grid(primer, s, data_path) for s in seeds]
     outputs = [dict(midi=None, csv=None, wav=_numbered(wav, i, count), png=_numbered(png, i, count),
@@ -489,13 +496,14 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 @click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
 @click.option("--temperature", type=float, default=1.0, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
+@voice_leading_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/harmonized.mid",
               show_default=True, callback=_default_folder,
               help="Output file: .mid, or .csv for the 16th-note grid.")
 @render_options
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
-def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, out, wav, png, musicxml,
-                  sheet, tempo, program, title, force):
+def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, voice_leading, out, wav, png,
+                  musicxml, sheet, tempo, program, title, force):
     """Write alto, tenor and bass under a melody (or the other voices around --voice).
 
     MELODY is a MIDI, MusicXML or JSB-style CSV file with one melodic line (or pick one
@@ -529,7 +537,7 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
                    f"the model's {voice} range {note_name(low)}..{note_name(high)}.")
     with _progress(len(line) * 4, f"Harmonizing ({candidates} candidates)") as update:
         result = harmonize(model, vocab, line, voice, card["voice_ranges"], candidates, seed, temperature,
-                           progress=update)
+                           voice_leading, progress=update)
     for written in render_all(result.grid, **outputs, title=title or f"{Path(melody).stem} (harmonized)",
                               tempo=tempo, program=program, force=force):
         click.echo(written)

@@ -10,12 +10,10 @@ K candidates are sampled in one batch and the one with the fewest voice-leading 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.data import read_csv
 from chorale.encoding import N_VOICES, REST, VOICES, Vocabulary, note_name
 from chorale.music import voice_leading_errors
 from chorale.sample import Controls, sample
@@ -34,38 +32,16 @@ class Harmonization:
 def read_line(path, part=None) -> np.ndarray:
     """One melodic line (steps,) quantized to 16ths, without leading or trailing silence.
 
-    Unlike `chorale.midi.read_melody`, which keeps a chord's top note, a chord is an error
-    here: a harmonization of the top note alone would silently drop the user's notes.
+    Unlike `chorale.midi.read_melody`'s default, which keeps a chord's top note, a chord is
+    an error here: a harmonization of the top note alone would silently drop the user's notes.
     """
-    from chorale import midi
+    from chorale.midi import read_melody
 
-    path = Path(path)
-    if path.suffix.lower() == ".csv" and not read_csv(path).any():
-        raise ChoraleError(f"{path}: no notes, only rests")
-    melody = midi.read_melody(path, part)  # validates the file and `part`
-    if path.suffix.lower() != ".csv":  # a CSV column is a single line by construction
-        lines, _, steps_per_bar = midi._read_lines(path)
-        starts = sorted(start for start, _, _ in _chosen_line(lines, part).notes)
-        chords = [a for a, b in zip(starts, starts[1:]) if a == b]
-        if chords:
-            raise ChoraleError(f"{path}: the melody has a chord at {midi._where(chords[0], steps_per_bar)}; "
-                               "harmonize needs a single line (pick one part with --part)")
+    melody = read_melody(path, part, single_line=True)
     sung = np.flatnonzero(melody != REST)
     if not sung.size:
         raise ChoraleError(f"{path}: the melody has no notes")
     return melody[sung[0]: sung[-1] + 1]
-
-
-def _chosen_line(lines, part):
-    """The line `read_melody` reads for `part` (already validated by it)."""
-    from chorale import midi
-
-    if part is None:
-        sung = [line for line in lines if line.notes]
-        return next((line for line in sung if midi._voice_of(line.name) == "soprano"), sung[0])
-    if str(part).isdigit():
-        return lines[int(part)]
-    return next(line for line in lines if line.name.strip().lower().startswith(str(part).strip().lower()))
 
 
 def fit_range(melody: np.ndarray, low: int, high: int, voice: str = "soprano") -> tuple[np.ndarray, int]:
@@ -111,14 +87,15 @@ def best_candidate(errors, logliks) -> int:
 
 
 def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ranges, candidates: int,
-              seed: int, temperature: float = 1.0, progress=None) -> Harmonization:
+              seed: int, temperature: float = 1.0, voice_leading: bool = True, progress=None) -> Harmonization:
     """Sample `candidates` harmonizations of `melody` (already in range) in one batch; keep the best.
 
-    Candidate i uses seed + i, so the same seed gives the same result.
+    Candidate i uses seed + i, so the same seed gives the same result. `voice_leading`: the
+    sampler's guard against parallel fifths and octaves (see `chorale.sample.sample`).
     """
     v = VOICES.index(voice)
     tokens = forced_tokens(melody, v, vocab, voice_ranges)
-    controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges))
+    controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
     sampled, logliks = sample(model, vocab, np.tile(tokens, (candidates, 1)),
                               [seed + i for i in range(candidates)], controls, progress)
     grids = [vocab.decode(row) for row in sampled]

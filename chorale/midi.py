@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -259,23 +260,26 @@ def read_grid(path) -> np.ndarray:
     return _to_grid(lines, steps, steps_per_bar, path)
 
 
-def read_melody(path, part: str | int | None = None) -> np.ndarray:
+def read_melody(path, part: str | int | None = None, single_line: bool = False) -> np.ndarray:
     """One melodic line, (steps,) pitches with 0 for rests, e.g. for harmonizing.
 
     `part` picks a part or track by 0-based index or by name (case-insensitive prefix);
-    by default the one named Soprano, else the first. Where the line holds a chord, the
-    top note is the melody.
+    by default the one named Soprano, else the first with notes. Where the line holds a
+    chord, the top note is the melody, unless `single_line`: then a chord is an error
+    (a caller that keeps every note of the line, such as harmonize, would drop some).
     """
     path = Path(path)
     if path.suffix.lower() == ".csv":
         grid = read_csv(path)
         lines = [_Line(v, [(s, e, p) for s, e, p in _runs(grid[:, i]) if p != REST]) for i, v in enumerate(VOICES)]
-        steps = len(grid)
+        steps, steps_per_bar = len(grid), STEPS_PER_BAR
     else:
-        lines, steps, _ = _read_lines(path)
+        lines, steps, steps_per_bar = _read_lines(path)
     names = [line.name for line in lines]
     if part is None:
         with_notes = [line for line in lines if line.notes]
+        if not with_notes:
+            raise ChoraleError(f"{path}: no notes, only rests")
         chosen = next((line for line in with_notes if _voice_of(line.name) == "soprano"), with_notes[0])
     elif isinstance(part, int) or str(part).isdigit():
         if not 0 <= int(part) < len(lines):
@@ -286,6 +290,10 @@ def read_melody(path, part: str | int | None = None) -> np.ndarray:
         if not found:
             raise ChoraleError(f"{path}: no part named '{part}' (it has: {', '.join(names)})")
         chosen = found[0]
+    if single_line and not chosen.is_melodic():
+        chord = min(start for start, count in Counter(n[0] for n in chosen.notes).items() if count > 1)
+        raise ChoraleError(f"{path}: the melody has a chord at {_where(chord, steps_per_bar)}; "
+                           "it needs a single line (pick one part with --part)")
     melody = np.zeros(steps, dtype=np.int32)
     for start, end, pitch in sorted(chosen.notes):  # of notes struck together the top one is written last
         melody[start:end] = pitch

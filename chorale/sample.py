@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import N_VOICES, Vocabulary
+from chorale.encoding import N_VOICES, REST, Vocabulary
+from chorale.music import FIFTH, OCTAVE
 
 STEPS_PER_BAR = 16
 SAMPLER_FILE = "sampler.npz"  # the weights as NumPy arrays: generate never imports TensorFlow
@@ -296,6 +297,7 @@ class Controls:
     top_p: float | None = None
     greedy: bool = False
     voice_ranges: np.ndarray | None = None  # (4, 2) pitch range per voice; None = any pitch
+    voice_leading: bool = True  # redraw notes that complete a parallel fifth or octave (see `sample`)
 
     def __post_init__(self):
         if self.temperature <= 0:
@@ -342,6 +344,37 @@ def next_token_probs(logits: np.ndarray, controls: Controls, allowed: np.ndarray
     return probs / probs.sum(axis=-1, keepdims=True)
 
 
+def inverse_cdf(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The token where each uniform draw u falls in its row's cumulative distribution."""
+    picks = (probs.cumsum(axis=-1) < u[:, None] * probs.sum(axis=-1, keepdims=True)).sum(axis=-1)
+    return np.minimum(picks, probs.shape[-1] - 1)
+
+
+PERFECT = np.isin(np.arange(12), (FIFTH, OCTAVE))  # by interval class: fifths and octaves (unisons)
+OTHER_VOICES = ~np.eye(N_VOICES, dtype=bool)
+
+
+def parallel_tokens(previous: np.ndarray, current: np.ndarray, voice: int, candidates: np.ndarray) -> np.ndarray:
+    """(batch, n) whether `voice` singing each of `candidates` ((batch or 1, n) tokens) would
+    complete a parallel fifth or octave, as `chorale.music` counts them, with another voice
+    whose token in the chord being written is already known.
+
+    previous, current: (batch, 4) tokens of the last chord and of the chord being written
+    (-1: not decided yet). Tokens differ by the same semitones as their pitches. Comparing
+    with the previous step is exactly music.py's comparison with the previous chord change:
+    a pair that moves changes the chord, and the chord it leaves is the previous step.
+    """
+    here = previous[:, voice, None]
+    before = np.abs(previous - here) % 12
+    moved = ((current > REST) & (current != previous) & PERFECT[before] & (previous > REST) & (here > REST)
+             & OTHER_VOICES[voice])
+    if not moved.any():  # no voice could make one with it: the common case, made cheap
+        return np.zeros(np.broadcast_shapes(here.shape, candidates.shape), bool)
+    after = np.abs(current[:, :, None] - candidates[:, None, :]) % 12
+    parallel = (moved[:, :, None] & (after == before[:, :, None])).any(axis=1)
+    return parallel & (candidates > REST) & (candidates != here)  # a held note is oblique motion
+
+
 def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Controls = Controls(),
            progress=None):
     """Sample token sequences, one token at a time, from a Sampler or a Keras chorale model.
@@ -350,7 +383,13 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     harmonize) and is fed to the model as it is; -1 marks tokens to sample. Every sequence
     has its own random generator (seeded from `seeds`), so a batch gives the same music as
     sampling each sequence alone. The first token must be given.
-    Returns (tokens (batch, length), mean log-likelihood per sampled token (batch,)).
+
+    With `controls.voice_leading`, a sampled note that would complete a parallel fifth or
+    octave with a voice already known in its chord (sampled before it, or given) is drawn
+    again, with the sequence's next random number, from the distribution without such notes:
+    exactly the model's distribution conditioned on no parallel, and the music is unchanged
+    up to the first parallel. If that would leave only the rest, the note is kept.
+    Returns (tokens (batch, length), the model's mean log-likelihood per sampled token (batch,)).
     """
     forced = np.asarray(forced)
     batch, length = forced.shape
@@ -358,6 +397,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
         raise ChoraleError("the first token must be given (use a primer)")
     rngs = [np.random.default_rng(s) for s in seeds]
     allowed = allowed_tokens(vocab, controls.voice_ranges)
+    everything = np.arange(vocab.size)[None]
     sampler = model if isinstance(model, Sampler) else Sampler.from_model(model)
     stepper = sampler.stepper(batch)
     tokens = forced.copy()
@@ -367,11 +407,22 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
         logits = stepper(tokens[:, t], t)
         free = tokens[:, t + 1] < 0
         if free.any():
-            probs = next_token_probs(logits, controls, allowed[(t + 1) % N_VOICES])
-            # one draw per sampled token of each sequence, so batching never changes the music
+            voice = (t + 1) % N_VOICES
+            chord_start = t + 1 - voice
+            probs = next_token_probs(logits, controls, allowed[voice])
+            # each sequence draws from its own generator for its own tokens: batching never changes the music
             u = np.array([rng.random() if f else 0.0 for rng, f in zip(rngs, free)])
-            picks = (probs.cumsum(axis=-1) < u[:, None] * probs.sum(axis=-1, keepdims=True)).sum(axis=-1)
-            picks = np.minimum(picks, probs.shape[-1] - 1)
+            picks = inverse_cdf(probs, u)
+            if controls.voice_leading and chord_start:
+                previous = tokens[:, chord_start - N_VOICES: chord_start]
+                current = tokens[:, chord_start: chord_start + N_VOICES]
+                redraw = np.flatnonzero(free & parallel_tokens(previous, current, voice, picks[:, None])[:, 0])
+                if redraw.size:
+                    guarded = allowed[voice] & ~parallel_tokens(previous[redraw], current[redraw], voice, everything)
+                    has_pitch = guarded[:, 1:].any(axis=1)  # token 0 is the rest: never force one
+                    redraw, guarded = redraw[has_pitch], guarded[has_pitch]
+                    u = np.array([rngs[i].random() for i in redraw])
+                    picks[redraw] = inverse_cdf(next_token_probs(logits[redraw], controls, guarded), u)
             tokens[free, t + 1] = picks[free]
             loglik[free] += log_softmax(logits)[free, picks[free]]
             sampled += free

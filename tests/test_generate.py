@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from chorale import music
 from chorale.cli import cli
 from chorale.data import load, write_csv
 from chorale.encoding import Vocabulary, voice_ranges
@@ -63,6 +64,17 @@ def test_primer_file_and_range_guard(model_dir, tmp_path):
     for v, (low, high) in enumerate(ranges):
         sung = grid[:, v][grid[:, v] > 0]
         assert sung.min() >= low and sung.max() <= high
+
+
+def test_voice_leading_guard_is_on_by_default(model_dir, tmp_path):
+    found = {}
+    for flag in ("--voice-leading", "--no-voice-leading", None):
+        result, out = run("--model", model_dir, "--seed", 2, "--length", 160, *([flag] if flag else []),
+                          "--out", tmp_path / f"{flag}.csv")
+        assert result.exit_code == 0, out
+        motion = music._motion(read_grid(tmp_path / f"{flag}.csv")[31:])  # from the primer's last chord
+        found[flag] = motion["parallel_fifths"] + motion["parallel_octaves"]
+    assert found["--no-voice-leading"] > 0 and found["--voice-leading"] == found[None] == 0
 
 
 def test_sampler_file_is_reused_only_for_the_same_weights(model_dir):

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chorale import ChoraleError
+from chorale import ChoraleError, music
 from chorale.cli import cli
 from chorale.data import load, write_csv
-from chorale.encoding import Vocabulary, voice_ranges
+from chorale.encoding import VOICES, Vocabulary, voice_ranges
 from chorale.harmonize import best_candidate, fit_range, harmonize, read_line
 from chorale.midi import read_grid
 from chorale.music import voice_leading_errors
@@ -91,6 +91,18 @@ def test_candidates_choose_the_fewest_errors_then_the_highest_likelihood(bach):
     assert (result.errors[result.chosen], -result.logliks[result.chosen]) == best
     assert voice_leading_errors(result.grid) == result.errors[result.chosen]
     assert len(set(result.errors.tolist())) > 1  # the candidates differ, so the choice matters
+
+
+@pytest.mark.parametrize("voice", ["soprano", "alto", "bass"])
+def test_voice_leading_guard_also_watches_the_given_voice(bach, voice):
+    """The given voice is known ahead of the voices sampled before it in each chord (those above
+    it), so they avoid parallels with it too."""
+    def parallels(voice_leading):
+        result = harmonize(toy_sampler(), VOCAB, bach[:, VOICES.index(voice)], voice, RANGES, 4, seed=0,
+                           voice_leading=voice_leading)
+        motion = music._motion(result.grid)
+        return motion["parallel_fifths"] + motion["parallel_octaves"]
+    assert parallels(False) > 0 and parallels(True) == 0
 
 
 def test_fit_range_prefers_octaves_then_the_smallest_shift():

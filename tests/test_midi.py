@@ -216,6 +216,25 @@ def test_read_grid_and_melody_accept_csv(tmp_path):
     np.testing.assert_array_equal(read_melody(path, part="tenor"), GRID[:, 2])
 
 
+def test_read_melody_keeps_a_chords_top_note_unless_a_single_line_is_needed(tmp_path):
+    events = [(0, "note_on", 0, 67, 80), (0, "note_on", 0, 64, 80), (480, "note_off", 0, 67, 0),
+              (0, "note_off", 0, 64, 0), (0, "note_on", 0, 69, 80), (480, "note_off", 0, 69, 0)]
+    path = _midi_file(tmp_path, [events])
+    np.testing.assert_array_equal(read_melody(path), [67] * 4 + [69] * 4)
+    with pytest.raises(ChoraleError, match=r"chord at bar 1, beat 1 .*needs a single line"):
+        read_melody(path, single_line=True)
+    np.testing.assert_array_equal(read_melody(_midi_file(tmp_path, [_line(0, [(60, 1), (62, 1)])], name="line.mid"),
+                                              single_line=True), [60] * 4 + [62] * 4)
+
+
+def test_read_melody_of_a_csv_of_rests_is_a_one_line_error(tmp_path):
+    from chorale.data import write_csv
+
+    write_csv(tmp_path / "rests.csv", np.zeros((4, N_VOICES), np.int32))
+    with pytest.raises(ChoraleError, match="rests.csv: no notes, only rests"):
+        read_melody(tmp_path / "rests.csv")
+
+
 @pytest.mark.parametrize(("name", "number"), [
     ("church organ", 19), ("Choir Aahs", 52), ("string ensemble 1", 48), ("  STRING-ENSEMBLE 1 ", 48),
     ("church", 19), ("20", 19), ("1", 0), ("128", 127)])

@@ -4,10 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from chorale import ChoraleError
+from chorale import ChoraleError, music
 from chorale.encoding import Vocabulary
 from chorale.models import BACKBONES, build_chorale_model
-from chorale.sample import Controls, Sampler, allowed_tokens, next_token_probs, sample
+from chorale.sample import Controls, Sampler, allowed_tokens, log_softmax, next_token_probs, sample
 
 VOCAB = Vocabulary(36, 81)
 SMALL = {
@@ -105,3 +105,72 @@ def test_allowed_tokens_keep_the_rest():
 def test_bad_controls_are_refused(bad):
     with pytest.raises(ChoraleError):
         Controls(**bad)
+
+
+# ---------------------------------------------------------------------------- voice-leading guard
+def parallels(grid) -> int:
+    motion = music._motion(grid)
+    return motion["parallel_fifths"] + motion["parallel_octaves"]
+
+
+class Scripted(Sampler):
+    """A stand-in model that puts almost all its probability on the next token of `script`."""
+
+    def __init__(self, script):
+        super().__init__([])
+        self.script = script
+
+    def stepper(self, batch=1):
+        def step(tokens, t):
+            logits = np.zeros((batch, VOCAB.size), np.float32)
+            logits[:, self.script[t + 1]] = 30.0
+            return logits
+        return step
+
+
+# tenor and bass move a tone in parallel fifths, alto and bass in octaves, at every change
+PLANTED = np.array([[64, 60, 55, 48], [65, 62, 57, 50]] * 8)
+
+
+def test_guard_refuses_a_planted_parallel_and_off_keeps_it():
+    forced = np.full((2, PLANTED.size), -1)
+    forced[:, :4] = VOCAB.encode(PLANTED[:1])
+    model = Scripted(VOCAB.encode(PLANTED))
+    unguarded, _ = sample(model, VOCAB, forced, seeds=[0, 1], controls=Controls(voice_leading=False))
+    guarded, _ = sample(model, VOCAB, forced, seeds=[0, 1])
+    for off, on in zip(unguarded, guarded):
+        np.testing.assert_array_equal(VOCAB.decode(off), PLANTED)
+        assert parallels(PLANTED) == 2 * (len(PLANTED) - 1)
+        grid = VOCAB.decode(on)
+        assert parallels(grid) == 0
+        np.testing.assert_array_equal(grid[:, :3], PLANTED[:, :3])  # only the bass completes them
+        assert grid[1, 3] != PLANTED[1, 3] and (grid[:, 3] > 0).all()  # refused, and not by a rest
+
+
+def test_guard_never_forces_a_rest():
+    """With the bass's range a single pitch that completes the parallel, the model's note stays."""
+    forced = np.full((1, 8), -1)
+    forced[:, :4] = VOCAB.encode(PLANTED[:1])
+    ranges = np.array([[36, 81], [36, 81], [36, 81], [50, 50]])
+    tokens, _ = sample(Scripted(VOCAB.encode(PLANTED)), VOCAB, forced, seeds=[0],
+                       controls=Controls(voice_ranges=ranges))
+    np.testing.assert_array_equal(VOCAB.decode(tokens[0]), PLANTED[:2])
+
+
+def test_guard_changes_nothing_before_the_first_parallel_and_leaves_none():
+    model = randomized("wavenet", seed=3)
+    ranges = np.array([[60, 79], [55, 74], [48, 69], [36, 62]])
+    forced = np.full((4, 800), -1)
+    forced[:, :4] = VOCAB.encode(np.array([[72, 67, 64, 48]]))
+    off, _ = sample(model, VOCAB, forced, seeds=range(4), controls=Controls(voice_ranges=ranges, voice_leading=False))
+    on, loglik = sample(model, VOCAB, forced, seeds=range(4), controls=Controls(voice_ranges=ranges))
+    for unguarded, guarded in zip(off, on):
+        first = np.flatnonzero(unguarded != guarded)[0]
+        # the first difference is the note that completes the unguarded sample's first parallel
+        # (with a voice before it in its chord: the voices after it are left out as rests)
+        assert parallels(VOCAB.decode(unguarded[: first - first % 4])) == 0
+        assert parallels(VOCAB.decode(np.pad(unguarded[: first + 1], (0, 3 - first % 4)))) > 0
+        assert parallels(VOCAB.decode(guarded)) == 0
+    # the reported log-likelihood is the model's, not the guarded distribution's
+    chosen = np.take_along_axis(log_softmax(np.asarray(model.predict(on, verbose=0))[:, :-1]), on[:, 1:, None], -1)
+    np.testing.assert_allclose(loglik, chosen[:, 3:, 0].mean(axis=1), atol=1e-4)
