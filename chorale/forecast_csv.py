@@ -12,6 +12,7 @@ with a Monte Carlo dropout band (mean ± 2 standard deviations).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def _on_time_grid(path, raw_times, values, series: Series, fill):
     if len(times) < 2:
         series.times, series.step = times, None
         return values
-    freq = pd.infer_freq(times) if isinstance(times, pd.DatetimeIndex) and len(times) >= 3 else None
+    freq = _regular_frequency(times)
     if freq:
         series.times, series.step = times, pd.tseries.frequencies.to_offset(freq)
         return values
@@ -265,3 +266,16 @@ def plot_forecast(series: Series, result: dict, path, title: str = "") -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90)
     plt.close(fig)
+
+
+def _regular_frequency(times):
+    """pandas' inferred frequency of a date index, or None; quiet about pandas 3 vs 4.
+
+    pandas 3 warns that infer_freq will return an offset instead of a string; to_offset
+    accepts both, so the caller does not care which it gets.
+    """
+    if not isinstance(times, pd.DatetimeIndex) or len(times) < 3:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pd.infer_freq(times)

@@ -97,22 +97,26 @@ def _layers(model):
 # ---------------------------------------------------------------------------- one step
 class _Conv:
     """A causal Conv1D (or Dense: kernel size 1) stepped with a ring buffer of its last
-    (kernel - 1) * dilation inputs; tap j sees the input (k - 1 - j) * dilation steps back."""
+    (kernel - 1) * dilation inputs; tap j sees the input (k - 1 - j) * dilation steps back.
+    The taps are stacked into one matrix, so a step is one matrix product whatever k is."""
 
     def __init__(self, p, batch):
-        self.kernel, self.bias, self.dilation = p["kernel"], p["bias"], int(p["dilation"])
-        self.act = ACTIVATIONS[str(p["activation"])]
-        self.span = (self.kernel.shape[0] - 1) * self.dilation
-        self.buffer = np.zeros((batch, max(self.span, 1), self.kernel.shape[1]), np.float32)
+        kernel = p["kernel"]
+        self.taps, width, _ = kernel.shape
+        self.weights = kernel.reshape(self.taps * width, -1)  # oldest tap first, the current input last
+        self.bias, self.dilation = p["bias"], int(p["dilation"])
+        self.act = None if p["activation"] == "linear" else ACTIVATIONS[str(p["activation"])]
+        self.span = (self.taps - 1) * self.dilation
+        self.buffer = np.zeros((batch, max(self.span, 1), width), np.float32)
 
     def __call__(self, x, t):
-        k = self.kernel.shape[0]
-        out = x @ self.kernel[k - 1] + self.bias
-        for j in range(k - 1):
-            out += self.buffer[:, (t - (k - 1 - j) * self.dilation) % self.span] @ self.kernel[j]
         if self.span:
+            past = [self.buffer[:, (t - (self.taps - 1 - j) * self.dilation) % self.span] for j in range(self.taps - 1)]
+            x_all = np.concatenate([*past, x], axis=-1)  # a copy: safe to overwrite the oldest input now
             self.buffer[:, t % self.span] = x
-        return self.act(out)
+            x = x_all
+        out = x @ self.weights + self.bias
+        return out if self.act is None else self.act(out)
 
 
 class _Residual:

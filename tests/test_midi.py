@@ -17,7 +17,6 @@ from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES
 from chorale.midi import (
     DEFAULT_PROGRAM,
     TICKS_PER_QUARTER,
-    TICKS_PER_STEP,
     _runs,
     program_number,
     read_grid,
