@@ -252,8 +252,8 @@ def _default_folder(ctx, param, value):
 
 voice_leading_option = click.option(
     "--voice-leading/--no-voice-leading", default=True, show_default=True,
-    help="Never write a parallel fifth or octave: a note that would complete one is drawn again "
-    "from the model's other notes.")
+    help="Never write parallel fifths or octaves, nor hidden ones between soprano and bass: a note "
+    "that would complete one is drawn again from the model's other notes.")
 
 
 def _numbered(path, i: int, count: int):

@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 
 from chorale import ChoraleError
-from chorale.encoding import Vocabulary
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -100,6 +99,8 @@ def remove_temporaries(folder) -> None:
 
 def read_card(model_dir):
     """(card, vocabulary) of a trained model folder, after checking the folder holds a model."""
+    from chorale.encoding import Vocabulary  # NumPy: not on the `chorale --help` path
+
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ChoraleError(f"{model_dir}: no such model folder")

@@ -28,7 +28,8 @@ SOPRANO_STEP = 2  # a soprano move larger than this is a leap (hidden fifths and
 MAX_INTERVAL = 12  # melodic intervals beyond an octave share the outermost bins
 INTERVAL_BINS = 2 * MAX_INTERVAL + 1
 
-# Metrics in the order tables print them: (key, label). Closer to real Bach is better for each.
+# Metrics in the order tables print them: (key, label). FAULTS are voice-leading errors, where
+# fewer is better (the textbook's view, even below Bach's own rate); for the others, closer to Bach.
 METRICS = (
     ("parallel_fifths", "parallel 5ths / 100 pair transitions"),
     ("parallel_octaves", "parallel 8ves / 100 pair transitions"),
@@ -44,6 +45,8 @@ METRICS = (
     ("repeated_steps", "steps equal to the previous step (share)"),
     ("held_note_length", "mean note length (16ths)"),
 )
+FAULTS = ("parallel_fifths", "parallel_octaves", "hidden_fifths", "hidden_octaves", "parallels_per_note",
+          "crossings", "spacing", "out_of_range")
 
 
 @dataclass(frozen=True)

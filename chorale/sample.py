@@ -21,7 +21,7 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, REST, Vocabulary
-from chorale.music import FIFTH, OCTAVE
+from chorale.music import FIFTH, OCTAVE, OUTER, SOPRANO_STEP
 
 STEPS_PER_BAR = 16
 SAMPLER_FILE = "sampler.npz"  # the weights as NumPy arrays: generate never imports TensorFlow
@@ -301,7 +301,7 @@ class Controls:
     top_p: float | None = None
     greedy: bool = False
     voice_ranges: np.ndarray | None = None  # (4, 2) pitch range per voice; None = any pitch
-    voice_leading: bool = True  # redraw notes that complete a parallel fifth or octave (see `sample`)
+    voice_leading: bool = True  # redraw notes that complete parallel or hidden 5ths/8ves (see `sample`)
 
     def __post_init__(self):
         if self.temperature <= 0:
@@ -358,16 +358,21 @@ PERFECT = np.isin(np.arange(12), (FIFTH, OCTAVE))  # by interval class: fifths a
 OTHER_VOICES = ~np.eye(N_VOICES, dtype=bool)
 
 
-def parallel_tokens(previous: np.ndarray, current: np.ndarray, voice: int, candidates: np.ndarray) -> np.ndarray:
+def forbidden_tokens(previous: np.ndarray, current: np.ndarray, voice: int, candidates: np.ndarray) -> np.ndarray:
     """(batch, n) whether `voice` singing each of `candidates` ((batch or 1, n) tokens) would
-    complete a parallel fifth or octave, as `chorale.music` counts them, with another voice
-    whose token in the chord being written is already known.
+    complete, as `chorale.music` counts them, a parallel fifth or octave with another voice
+    whose token in the chord being written is already known, or a hidden one between the
+    soprano and the bass.
 
     previous, current: (batch, 4) tokens of the last chord and of the chord being written
     (-1: not decided yet). Tokens differ by the same semitones as their pitches. Comparing
     with the previous step is exactly music.py's comparison with the previous chord change:
     a pair that moves changes the chord, and the chord it leaves is the previous step.
     """
+    return _parallel(previous, current, voice, candidates) | _hidden(previous, current, voice, candidates)
+
+
+def _parallel(previous, current, voice, candidates):
     here = previous[:, voice, None]
     before = np.abs(previous - here) % 12
     moved = ((current > REST) & (current != previous) & PERFECT[before] & (previous > REST) & (here > REST)
@@ -377,6 +382,26 @@ def parallel_tokens(previous: np.ndarray, current: np.ndarray, voice: int, candi
     after = np.abs(current[:, :, None] - candidates[:, None, :]) % 12
     parallel = (moved[:, :, None] & (after == before[:, :, None])).any(axis=1)
     return parallel & (candidates > REST) & (candidates != here)  # a held note is oblique motion
+
+
+def _hidden(previous, current, voice, candidates):
+    """Soprano and bass reach a fifth or octave (from another interval) in similar motion,
+    the soprano by a leap."""
+    shape = np.broadcast_shapes(previous[:, :1].shape, candidates.shape)
+    if voice not in OUTER:
+        return np.zeros(shape, bool)
+    other = OUTER[1] if voice == OUTER[0] else OUTER[0]
+    here, there = previous[:, voice, None], previous[:, other, None]
+    other_move = current[:, other, None] - there
+    known = (current[:, other, None] > REST) & (there > REST) & (here > REST) & (other_move != 0)
+    if not known.any():
+        return np.zeros(shape, bool)
+    move = candidates - here
+    soprano_move = move if voice == OUTER[0] else other_move
+    before = np.abs(here - there) % 12
+    after = np.abs(candidates - current[:, other, None]) % 12
+    return (known & (candidates > REST) & (np.sign(move) == np.sign(other_move)) & PERFECT[after]
+            & (after != before) & (np.abs(soprano_move) > SOPRANO_STEP))
 
 
 def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Controls = Controls(),
@@ -389,10 +414,11 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     sampling each sequence alone. The first token must be given.
 
     With `controls.voice_leading`, a sampled note that would complete a parallel fifth or
-    octave with a voice already known in its chord (sampled before it, or given) is drawn
-    again, with the sequence's next random number, from the distribution without such notes:
-    exactly the model's distribution conditioned on no parallel, and the music is unchanged
-    up to the first parallel. If that would leave only the rest, the note is kept.
+    octave with a voice already known in its chord (sampled before it, or given), or a
+    hidden one between soprano and bass, is drawn again, with the sequence's next random
+    number, from the distribution without such notes: exactly the model's distribution
+    conditioned on no such fault, and the music is unchanged up to the first one. If that
+    would leave only the rest, the note is kept.
     Returns (tokens (batch, length), the model's mean log-likelihood per sampled token (batch,)).
     """
     forced = np.asarray(forced)
@@ -420,9 +446,9 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
             if controls.voice_leading and chord_start:
                 previous = tokens[:, chord_start - N_VOICES: chord_start]
                 current = tokens[:, chord_start: chord_start + N_VOICES]
-                redraw = np.flatnonzero(free & parallel_tokens(previous, current, voice, picks[:, None])[:, 0])
+                redraw = np.flatnonzero(free & forbidden_tokens(previous, current, voice, picks[:, None])[:, 0])
                 if redraw.size:
-                    guarded = allowed[voice] & ~parallel_tokens(previous[redraw], current[redraw], voice, everything)
+                    guarded = allowed[voice] & ~forbidden_tokens(previous[redraw], current[redraw], voice, everything)
                     has_pitch = guarded[:, 1:].any(axis=1)  # token 0 is the rest: never force one
                     redraw, guarded = redraw[has_pitch], guarded[has_pitch]
                     u = np.array([rngs[i].random() for i in redraw])

@@ -30,7 +30,7 @@ def test_help_does_not_import_heavy_modules():
         "        cli(args)\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = [m for m in ('tensorflow', 'keras', 'music21', 'pandas', 'matplotlib') if m in sys.modules]\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'music21', 'pandas', 'matplotlib', 'numpy') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

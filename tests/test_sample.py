@@ -113,6 +113,12 @@ def parallels(grid) -> int:
     return motion["parallel_fifths"] + motion["parallel_octaves"]
 
 
+def guarded_faults(grid) -> int:
+    """What the guard prevents: parallel 5ths/8ves, and hidden ones between soprano and bass."""
+    motion = music._motion(grid)
+    return parallels(grid) + motion["hidden_fifths"] + motion["hidden_octaves"]
+
+
 class Scripted(Sampler):
     """A stand-in model that puts almost all its probability on the next token of `script`."""
 
@@ -147,6 +153,31 @@ def test_guard_refuses_a_planted_parallel_and_off_keeps_it():
         assert grid[1, 3] != PLANTED[1, 3] and (grid[:, 3] > 0).all()  # refused, and not by a rest
 
 
+# soprano leaps up a fourth to C while the bass steps up to C: a hidden octave, nothing parallel
+HIDDEN = np.array([[67, 60, 52, 46], [72, 64, 55, 48]] * 8)
+
+
+@pytest.mark.parametrize("given", [None, 0, 3])
+def test_guard_refuses_a_planted_hidden_octave_from_either_outer_voice(given):
+    """The bass is refused when the soprano is known; with the bass given (harmonizing a bass
+    line), the soprano is refused instead."""
+    forced = np.full((1, HIDDEN.size), -1)
+    forced[:, :4] = VOCAB.encode(HIDDEN[:1])
+    if given is not None:
+        forced[0, given::4] = VOCAB.encode(HIDDEN)[given::4]
+    model = Scripted(VOCAB.encode(HIDDEN))
+    motion = music._motion(HIDDEN)
+    assert motion["hidden_octaves"] == len(HIDDEN) // 2 and parallels(HIDDEN) == 0
+    unguarded, _ = sample(model, VOCAB, forced, seeds=[0], controls=Controls(voice_leading=False))
+    np.testing.assert_array_equal(VOCAB.decode(unguarded[0]), HIDDEN)
+    guarded, _ = sample(model, VOCAB, forced, seeds=[0])
+    grid = VOCAB.decode(guarded[0])
+    assert guarded_faults(grid) == 0
+    changed = 0 if given == 3 else 3  # the outer voice that is sampled last in its chord, or not given
+    np.testing.assert_array_equal(np.delete(grid, changed, axis=1), np.delete(HIDDEN, changed, axis=1))
+    assert (grid[1::2, changed] != HIDDEN[1::2, changed]).all()  # every hidden octave was refused
+
+
 def test_guard_never_forces_a_rest():
     """With the bass's range a single pitch that completes the parallel, the model's note stays."""
     forced = np.full((1, 8), -1)
@@ -168,9 +199,9 @@ def test_guard_changes_nothing_before_the_first_parallel_and_leaves_none():
         first = np.flatnonzero(unguarded != guarded)[0]
         # the first difference is the note that completes the unguarded sample's first parallel
         # (with a voice before it in its chord: the voices after it are left out as rests)
-        assert parallels(VOCAB.decode(unguarded[: first - first % 4])) == 0
-        assert parallels(VOCAB.decode(np.pad(unguarded[: first + 1], (0, 3 - first % 4)))) > 0
-        assert parallels(VOCAB.decode(guarded)) == 0
+        assert guarded_faults(VOCAB.decode(unguarded[: first - first % 4])) == 0
+        assert guarded_faults(VOCAB.decode(np.pad(unguarded[: first + 1], (0, 3 - first % 4)))) > 0
+        assert guarded_faults(VOCAB.decode(guarded)) == 0
     # the reported log-likelihood is the model's, not the guarded distribution's
     chosen = np.take_along_axis(log_softmax(np.asarray(model.predict(on, verbose=0))[:, :-1]), on[:, 1:, None], -1)
     np.testing.assert_allclose(loglik, chosen[:, 3:, 0].mean(axis=1), atol=1e-4)
