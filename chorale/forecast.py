@@ -14,16 +14,13 @@ forecasting head; the SimpleRNN models and the layer-normalized cell are the cha
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from chorale import ChoraleError  # noqa: E402
+from chorale import ChoraleError
 
 N_STEPS = 50
 HORIZONS = {"next": 1, "ahead": 10}
