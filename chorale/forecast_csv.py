@@ -277,5 +277,6 @@ def _regular_frequency(times):
     if not isinstance(times, pd.DatetimeIndex) or len(times) < 3:
         return None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        for category in (DeprecationWarning, FutureWarning):  # pandas has used both for this
+            warnings.simplefilter("ignore", category)
         return pd.infer_freq(times)

@@ -29,6 +29,14 @@ from chorale.files import atomic_path, atomic_write, remove_temporaries
 WINDOW, SHIFT = 33, 16  # chords per window (32 of context + 1), chords between windows
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
 # shifts, drawn among those that keep every voice inside its range
+
+
+def transposed_epoch(epoch: int, epochs: int) -> bool:
+    """Augmentation covers the first three quarters of the epochs; the last quarter trains on
+    the real keys. Transposed windows teach voice leading in every key; the real ones give
+    back Bach's choice of keys, without which samples drift into remote keys (docs/models.md)."""
+    return epoch < epochs - epochs // 4
+
 PATIENCE = 3  # epochs without a better validation loss before stopping
 RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png")
 RUN_KEYS = {"arch", "epochs", "batch_size", "learning_rate", "augment", "seed", "options", "schedule", "data",
@@ -247,13 +255,14 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
 def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, steps: int,
             shifts: np.ndarray | None = None):
     """(inputs, targets): `steps` batches for each of epochs start..epochs-1. Each epoch's order
-    (and, with `shifts` from `transpositions`, each window's transposition) is drawn from
-    (seed, epoch) alone, so a resumed run trains on exactly the batches it would have."""
+    (and, with `shifts` from `transpositions`, each window's transposition, uniformly among
+    its allowed shifts, in the epochs `transposed_epoch` picks) is drawn from (seed, epoch)
+    alone, so a resumed run trains on exactly the batches it would have."""
     for epoch in range(start, epochs):
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(x))
         moves = None
-        if shifts is not None:  # one allowed shift per window, uniformly among its allowed ones
+        if shifts is not None and transposed_epoch(epoch, epochs):  # one allowed shift per window
             allowed = shifts.cumsum(axis=1)
             pick = (rng.random(len(x)) * allowed[:, -1]).astype(int)
             moves = TRANSPOSE[(allowed > pick[:, None]).argmax(axis=1)]

@@ -17,7 +17,7 @@ import chorale.train as train_module  # noqa: E402
 from chorale.cli import cli  # noqa: E402
 from chorale.data import write_csv  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
-from chorale.train import TRANSPOSE, batches, train, transpositions, windows  # noqa: E402
+from chorale.train import TRANSPOSE, batches, train, transposed_epoch, transpositions, windows  # noqa: E402
 
 TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)
 
@@ -69,6 +69,19 @@ def test_batches_transpose_each_window_by_an_allowed_shift_reproducibly():
     moves = np.concatenate(first)[:, 0] - 1
     assert set(moves) == {-2, -1, 0, 1, 2}  # every allowed shift is used, no other
     assert all((a == b).all() for a, b in zip(first[5:], again))  # a resumed epoch is the same
+
+
+def test_the_last_quarter_of_the_epochs_trains_on_the_real_keys():
+    assert [transposed_epoch(e, 8) for e in range(8)] == [True] * 6 + [False] * 2
+    assert transposed_epoch(0, 1) and [transposed_epoch(e, 4) for e in range(4)] == [True] * 3 + [False]
+    x = np.tile(np.arange(1, 9), (40, 1))  # 40 identical windows: a transposed one starts at 1 + shift
+    allowed = np.ones((40, len(TRANSPOSE)), bool)
+    steps = [w[:, 0] for w, _ in batches(x, 8, seed=1, start=0, epochs=4, steps=5, shifts=allowed)]
+    epochs = np.concatenate(steps).reshape(4, 40)
+    assert (epochs[:3] != 1).any(axis=1).all() and (epochs[3] == 1).all()
+    one_epoch = np.concatenate([w[:, 0] for w, _ in batches(x, 8, seed=1, start=0, epochs=1, steps=5,
+                                                            shifts=allowed)])
+    assert (one_epoch != 1).any()
 
 
 def test_outputs_and_determinism(data, tmp_path):
