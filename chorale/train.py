@@ -228,7 +228,9 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         "architecture": run["arch"], "options": run["options"],
         "parameters": int(model.count_params()),
         "hyperparameters": {k: run[k] for k in ("epochs", "batch_size", "learning_rate", "schedule", "augment", "seed")}
-        | {"window_chords": WINDOW, "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
+        | {"transposed_epochs": sum(transposed_epoch(e, run["epochs"]) for e in range(run["epochs"]))
+           if run["augment"] else 0,
+           "window_chords": WINDOW, "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
            "distribute": distribute or "none"},
         "vocabulary": run["vocabulary"], "voice_ranges": run["voice_ranges"],
         "data": run["data"], "data_fingerprint": run["data_fingerprint"],

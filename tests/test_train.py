@@ -91,6 +91,7 @@ def test_outputs_and_determinism(data, tmp_path):
         assert (tmp_path / "a" / name).is_file()
     assert not (tmp_path / "a" / "checkpoint.keras").exists()
     assert card["vocabulary"]["size"] > 1 and card["data_fingerprint"] and card["versions"]["keras"]
+    assert card["hyperparameters"]["augment"] and card["hyperparameters"]["transposed_epochs"] == 1
     assert json.loads((tmp_path / "a" / "card.json").read_text()) == card
     for wa, wb in zip(weights(tmp_path / "a"), weights(tmp_path / "b")):
         np.testing.assert_array_equal(wa, wb)
