@@ -141,7 +141,9 @@ def _parse_options(pairs):
 @click.option("--batch-size", type=click.IntRange(1), help="Windows per step (default: 32).")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
               help="Nadam's peak rate (default: 5e-3 with a cosine decay for wavenet, 1e-3 otherwise).")
-@click.option("--augment/--no-augment", default=None, help="Transpose the training split within each voice's range.")
+@click.option("--augment/--no-augment", default=None,
+              help="Transpose training windows by up to 3 semitones within each voice's range; the last "
+              "quarter of the epochs trains on the real keys.")
 @click.option("--seed", type=int, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
