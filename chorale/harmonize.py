@@ -91,7 +91,8 @@ def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ra
     """Sample `candidates` harmonizations of `melody` (already in range) in one batch; keep the best.
 
     Candidate i uses seed + i, so the same seed gives the same result. `voice_leading`: the
-    sampler's guard against parallel fifths and octaves (see `chorale.sample.sample`).
+    sampler's guard against parallel fifths and octaves, and hidden ones between soprano
+    and bass (see `chorale.sample.sample`).
     """
     v = VOICES.index(voice)
     tokens = forced_tokens(melody, v, vocab, voice_ranges)

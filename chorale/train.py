@@ -28,15 +28,7 @@ from chorale.files import atomic_path, atomic_write, remove_temporaries
 
 WINDOW, SHIFT = 33, 16  # chords per window (32 of context + 1), chords between windows
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
-# shifts, drawn among those that keep every voice inside its range
-
-
-def transposed_epoch(epoch: int, epochs: int) -> bool:
-    """Augmentation covers the first three quarters of the epochs; the last quarter trains on
-    the real keys. Transposed windows teach voice leading in every key; the real ones give
-    back Bach's choice of keys, without which samples drift into remote keys (docs/models.md)."""
-    return epoch < epochs - epochs // 4
-
+# shifts, drawn among those that keep every voice inside its range (see transposed_epoch)
 PATIENCE = 3  # epochs without a better validation loss before stopping
 RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png")
 RUN_KEYS = {"arch", "epochs", "batch_size", "learning_rate", "augment", "seed", "options", "schedule", "data",
@@ -59,6 +51,13 @@ def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) 
     size, step = window * N_VOICES, shift * N_VOICES
     out = [t[i:i + size] for t in tokens for i in range(0, len(t) - size + 1, step)]
     return np.stack(out) if out else np.zeros((0, size), np.int32)
+
+
+def transposed_epoch(epoch: int, epochs: int) -> bool:
+    """Augmentation covers the first three quarters of the epochs; the last quarter trains on
+    the real keys. Transposed windows teach voice leading in every key; the real ones give
+    back Bach's choice of keys, without which samples drift into remote keys (docs/models.md)."""
+    return epoch < epochs - epochs // 4
 
 
 def transpositions(x: np.ndarray, vocab: Vocabulary, ranges: np.ndarray) -> np.ndarray:
