@@ -16,8 +16,19 @@ from chorale import ChoraleError, __version__
 from chorale.render import render_options
 
 
+def _interrupted():
+    click.echo("\nInterrupted.", err=True)
+    sys.exit(130)
+
+
 class Group(click.Group):
     """A Click group that turns the project's errors into one-line messages."""
+
+    def make_context(self, *args, **kwargs):
+        try:  # Ctrl-C while Click parses the command line: 130 too, not Click's "Aborted!" and 1
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:
+            _interrupted()
 
     def invoke(self, ctx):
         try:
@@ -26,8 +37,7 @@ class Group(click.Group):
             click.echo(f"Error: {e}", err=True)
             ctx.exit(1)
         except KeyboardInterrupt:
-            click.echo("\nInterrupted.", err=True)
-            ctx.exit(130)
+            _interrupted()
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

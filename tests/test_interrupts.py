@@ -87,6 +87,22 @@ def test_ctrl_c_while_starting_exits_130_and_writes_nothing(data, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("where", ["make_context", "invoke"])
+def test_ctrl_c_while_parsing_or_running_exits_130(monkeypatch, where):
+    """Click's own handling would print "Aborted!" and exit 1 for Ctrl-C while it parses."""
+    import click
+    from click.testing import CliRunner
+
+    from chorale.cli import cli
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(click.Group if where == "make_context" else click.Command, where, interrupt)
+    result = CliRunner().invoke(cli, ["data", "info"])
+    assert result.exit_code == 130 and result.output.strip() == "Interrupted.", result.output
+
+
 def test_killed_and_interrupted_training_resumes(data, tmp_path):
     run = tmp_path / "run"
     process = start_train(data, run, *TINY_RUN)
