@@ -30,6 +30,7 @@ import numpy as np
 
 from chorale import music
 from chorale.data import load
+from chorale.encoding import STEPS_PER_BAR
 from chorale.files import atomic_write, bundled
 from chorale.harmonize import harmonize
 from chorale.sample import PRIMER_STEPS, Controls, generate, load_sampler, primer_grid
@@ -46,7 +47,7 @@ def samples(model_dir, count: int, temperature: float, voice_leading: bool = Tru
     seeds = list(range(count))
     primers = [primer_grid(None, s) for s in seeds]
     controls = Controls(temperature=temperature, voice_ranges=card["voice_ranges"], voice_leading=voice_leading)
-    grids, _ = generate(sampler, vocab, primers, BARS * 16, seeds, controls)
+    grids, _ = generate(sampler, vocab, primers, BARS * STEPS_PER_BAR, seeds, controls)
     return [g[PRIMER_STEPS:] for g in grids]
 
 

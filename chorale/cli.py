@@ -316,13 +316,14 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
 
     from chorale.files import bundled
     from chorale.render import check_outputs, render_all
+    from chorale.encoding import STEPS_PER_BAR
     from chorale.sample import Controls, generate as sample_chorales, load_sampler, primer_grid
 
     kind = Path(out).suffix.lower()
     if kind not in (".mid", ".midi", ".csv"):
         raise click.BadParameter(f"'{out}': expected a .mid or .csv file", param_hint="--out")
     seed = random.randrange(2**31) if seed is None else seed
-    steps = length or bars * 16
+    steps = length or bars * STEPS_PER_BAR
     model, card, vocab = load_sampler(model_dir or bundled("model"))
     controls = Controls(temperature, top_k, top_p, greedy,
                         voice_ranges=card["voice_ranges"] if range_guard else None, voice_leading=voice_leading)

@@ -21,6 +21,7 @@ COLUMNS = tuple(f"note{i}" for i in range(N_VOICES))
 REST = 0
 MIDI_LOW, MIDI_HIGH = 21, 108  # the piano range: any other nonzero pitch is bad data
 STEPS_PER_QUARTER = 4  # the grid is in 16th notes
+STEPS_PER_BAR = 4 * STEPS_PER_QUARTER  # the grid carries no meter: bars are 4/4 (MIDI, bar-position embedding)
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 

@@ -24,12 +24,11 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.data import read_csv
-from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, REST, STEPS_PER_QUARTER, VOICES
+from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, REST, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES
 from chorale.files import atomic_write
 
 TICKS_PER_QUARTER = 480
 TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER
-STEPS_PER_BAR = 4 * STEPS_PER_QUARTER  # the grid carries no meter: we write 4/4
 DEFAULT_TEMPO = 72.0  # quarter notes per minute: Bach chorales are sung slowly
 DEFAULT_PROGRAM = 19  # General MIDI "Church Organ" (0-based, as in the MIDI bytes)
 DEFAULT_VELOCITIES = (90, 72, 72, 82)  # melody and bass a little above the inner voices

@@ -14,10 +14,9 @@ import keras
 from keras import layers, ops
 
 from chorale import ChoraleError
-from chorale.encoding import N_VOICES, STEPS_PER_QUARTER, Vocabulary
+from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary
 
 BACKBONES = ("wavenet", "conv-gru", "gru", "lstm", "reference")
-STEPS_PER_BAR = 4 * STEPS_PER_QUARTER  # 16 grid steps in a 4/4 bar
 
 DEFAULTS = {
     "wavenet": dict(filters=64, dilations=(1, 2, 4, 8) * 2, kernel_size=2, residual=True, gated=False, dropout=0.0),

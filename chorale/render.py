@@ -175,7 +175,7 @@ def _write_samples(path, signal) -> None:
 def piano_roll_size(steps: int) -> tuple[int, int]:
     """(width, height) in pixels of the piano roll of a chorale `steps` 16ths long: wide
     enough for every bar to stay legible, within reason."""
-    from chorale.midi import STEPS_PER_BAR
+    from chorale.encoding import STEPS_PER_BAR
 
     low, high = ROLL_WIDTH_INCHES
     width = min(max(low, 2 + ROLL_INCHES_PER_BAR * steps / STEPS_PER_BAR), high)
@@ -191,8 +191,8 @@ def write_piano_roll(path, grid, *, title: str, tempo: float) -> None:
     from matplotlib.figure import Figure
     from music21 import pitch
 
-    from chorale.encoding import REST, VOICES
-    from chorale.midi import STEPS_PER_BAR, _runs, check_grid, estimate_key
+    from chorale.encoding import REST, STEPS_PER_BAR, VOICES
+    from chorale.midi import _runs, check_grid, estimate_key
 
     grid = check_grid(grid)
     width, height = piano_roll_size(len(grid))

@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import N_VOICES, REST, Vocabulary
+from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, Vocabulary
 from chorale.music import FIFTH, OCTAVE, OUTER, SOPRANO_STEP
 
-STEPS_PER_BAR = 16
 SAMPLER_FILE = "sampler.npz"  # the weights as NumPy arrays: generate never imports TensorFlow
 
 
@@ -462,7 +461,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
 
 
 # ---------------------------------------------------------------------------- generate
-PRIMER_STEPS = 32  # the default primer: the opening two 4/4 bars of a held-out chorale
+PRIMER_STEPS = 2 * STEPS_PER_BAR  # the default primer: the opening two bars of a held-out chorale
 
 
 def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
