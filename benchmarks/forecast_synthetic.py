@@ -15,8 +15,8 @@ import json
 import time
 from pathlib import Path
 
-from chorale.files import atomic_write
-from chorale.forecast import format_table, run_synthetic
+from chorale.io.files import atomic_write
+from chorale.forecast.models import format_table, run_synthetic
 
 OUT = Path(__file__).resolve().parent / "results" / "forecast_synthetic.json"
 

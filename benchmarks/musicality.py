@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from chorale import music
-from chorale.data import load
+from chorale.data.loader import load
 from chorale.encoding import STEPS_PER_BAR
-from chorale.files import atomic_write, bundled
-from chorale.harmonize import harmonize
-from chorale.sample import PRIMER_STEPS, Controls, generate, load_sampler, primer_grid
+from chorale.io.files import atomic_write, bundled
+from chorale.sampling.harmonize import harmonize
+from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, load_sampler, primer_grid
 
 RESULTS = Path(__file__).parent / "results" / "musicality.json"
 BARS = 16

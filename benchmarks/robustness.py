@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests package holds the tables
 
-from chorale.files import atomic_write  # noqa: E402
+from chorale.io.files import atomic_write  # noqa: E402
 from tests import test_fuzz  # noqa: E402
 from tests.test_bad_inputs import CASES, build_shared, run_case  # noqa: E402
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from chorale.encoding import N_VOICES
-from chorale.evaluate import load_run
-from chorale.files import atomic_write, bundled
-from chorale.sample import Controls, Sampler, generate, primer_grid
+from chorale.model.evaluate import load_run
+from chorale.io.files import atomic_write, bundled
+from chorale.sampling.sample import Controls, Sampler, generate, primer_grid
 
 RESULTS = Path(__file__).parent / "results" / "sampling.json"
 

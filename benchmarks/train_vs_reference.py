@@ -14,8 +14,8 @@ import platform
 import time
 from pathlib import Path
 
-from chorale.files import atomic_write
-from chorale.train import train
+from chorale.io.files import atomic_write
+from chorale.model.train import train
 
 RESULTS = Path(__file__).resolve().parent / "results" / "train_vs_reference.json"
 RUNS = {"default": dict(arch=None), "reference": dict(arch="reference", epochs=20, patience=20)}

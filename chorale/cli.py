@@ -13,7 +13,7 @@ import sys
 import click
 
 from chorale import ChoraleError, __version__
-from chorale.render import render_options
+from chorale.io.render import render_options
 
 
 def _interrupted():
@@ -70,8 +70,8 @@ def data_build(out, force, limit, jobs):
     Chorales sharing a melody (same tune, even transposed) go to the same split, chosen
     by a hash (about 60/20/20). Files are numbered in BWV order; manifest.csv lists them.
     """
-    from chorale import corpus
-    from chorale.files import bundled
+    from chorale.data import corpus
+    from chorale.io.files import bundled
 
     out = out or bundled("chorales")
     label = "Parsing the Bach corpus"
@@ -91,7 +91,7 @@ def data_info(path):
     PATH is a dataset folder, a split folder, a CSV file or a .tgz/.zip archive
     (default: the bundled dataset).
     """
-    from chorale.data import info, load
+    from chorale.data.loader import info, load
 
     dataset = load(path)
     summary = info(dataset)
@@ -167,7 +167,7 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed,
     """Train a chorale model; write model.keras, card.json, history.csv and training.png."""
     import time
 
-    from chorale.train import train
+    from chorale.model.train import train
 
     if resume and not out:
         raise ChoraleError("--resume needs --out, the run folder to continue")
@@ -205,7 +205,7 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
         raise click.UsageError("FILES are scored with --music")
     if not model_dir:
         raise click.UsageError("give --model DIR (or --music FILES...)")
-    from chorale.evaluate import evaluate
+    from chorale.model.evaluate import evaluate
 
     r = evaluate(model_dir, data_path, split)
     if as_json:
@@ -314,10 +314,10 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
     import time
     from pathlib import Path
 
-    from chorale.files import bundled
-    from chorale.render import check_outputs, render_all
+    from chorale.io.files import bundled
+    from chorale.io.render import check_outputs, render_all
     from chorale.encoding import STEPS_PER_BAR
-    from chorale.sample import Controls, generate as sample_chorales, load_sampler, primer_grid
+    from chorale.sampling.sample import Controls, generate as sample_chorales, load_sampler, primer_grid
 
     kind = Path(out).suffix.lower()
     if kind not in (".mid", ".midi", ".csv"):
@@ -365,8 +365,8 @@ def render(file, midi, csv, wav, png, musicxml, sheet, tempo, program, title, fo
     """
     from pathlib import Path
 
-    from chorale.midi import read_grid
-    from chorale.render import render_all
+    from chorale.io.midi import read_grid
+    from chorale.io.render import render_all
 
     outputs = dict(midi=midi, csv=csv, wav=wav, png=png, musicxml=musicxml, sheet=sheet)
     if not any(outputs.values()):
@@ -388,7 +388,7 @@ def forecast():
 
 def _check_outputs(force: bool, *paths) -> None:
     """Refuse outputs that exist (unless --force) or cannot be written, before any slow work starts."""
-    from chorale.files import check_output
+    from chorale.io.files import check_output
 
     for p in filter(None, paths):
         check_output(p, force)
@@ -425,8 +425,8 @@ def forecast_synthetic(task, models, epochs, seed, n_series, uncertainty, dropou
     _check_outputs(force, json_path, plot)
     import json
 
-    from chorale.files import atomic_write
-    from chorale.forecast import AHEAD_MODELS, NEXT_MODELS, format_table, plot_synthetic, run_synthetic
+    from chorale.io.files import atomic_write
+    from chorale.forecast.models import AHEAD_MODELS, NEXT_MODELS, format_table, plot_synthetic, run_synthetic
 
     names = names or list(NEXT_MODELS if task == "next" else AHEAD_MODELS)
     dropout = (0.1 if uncertainty else 0.0) if dropout is None else dropout
@@ -469,8 +469,8 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
                  uncertainty, dropout, out, plot, force):
     """Backtest a model on a CSV series and forecast the next HORIZON steps."""
     _check_outputs(force, out, plot)
-    from chorale.files import atomic_write
-    from chorale.forecast_csv import forecast_series, load_series, plot_forecast
+    from chorale.io.files import atomic_write
+    from chorale.forecast.series import forecast_series, load_series, plot_forecast
 
     series = load_series(file, column, time_column, fill)
     result = forecast_series(series, model, window, horizon, season, epochs, seed, uncertainty,
@@ -531,10 +531,10 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
     from pathlib import Path
 
     from chorale.encoding import VOICES, note_name
-    from chorale.files import bundled
-    from chorale.harmonize import fit_range, harmonize, read_line
-    from chorale.render import check_outputs, render_all
-    from chorale.sample import load_sampler
+    from chorale.io.files import bundled
+    from chorale.sampling.harmonize import fit_range, harmonize, read_line
+    from chorale.io.render import check_outputs, render_all
+    from chorale.sampling.sample import load_sampler
 
     kind = Path(out).suffix.lower()
     if kind not in (".mid", ".midi", ".csv"):

@@ -279,7 +279,7 @@ def read_groups(paths) -> dict[str, dict[str, np.ndarray]]:
     from pathlib import Path
 
     from chorale import ChoraleError
-    from chorale.midi import read_grid
+    from chorale.io.midi import read_grid
 
     groups: dict[str, list] = {}
     for path in map(Path, paths):
@@ -296,7 +296,7 @@ def read_groups(paths) -> dict[str, dict[str, np.ndarray]]:
 def evaluate_files(paths, data=None, split: str = "test") -> dict:
     """Score chorale files (see `read_groups`) next to the real chorales of `split`, which
     also give the histograms to match; voice ranges come from every split."""
-    from chorale.data import load
+    from chorale.data.loader import load
 
     dataset = load(data)
     real = dataset.notes(split)

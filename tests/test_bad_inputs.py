@@ -26,10 +26,10 @@ from click.testing import CliRunner
 
 from chorale import ChoraleError
 from chorale.cli import cli
-from chorale.data import HEADER, load, write_csv
+from chorale.data.loader import HEADER, load, write_csv
 from chorale.encoding import Vocabulary, voice_ranges
-from chorale.files import bundled
-from chorale.midi import to_midi
+from chorale.io.files import bundled
+from chorale.io.midi import to_midi
 
 VOCAB = Vocabulary(36, 81)
 BACH = load(bundled("chorales") / "test")["test"][0].notes  # a real chorale, for good inputs
@@ -42,8 +42,8 @@ def build_shared(root: Path) -> dict[str, str]:
     chorales, a tiny model folder with its sampler cache, a good chorale and a good series."""
     import keras
 
-    from chorale.models import build_chorale_model
-    from chorale.sample import load_sampler
+    from chorale.model.networks import build_chorale_model
+    from chorale.sampling.sample import load_sampler
 
     shared = root / "shared"
     data = shared / "data"
@@ -507,7 +507,7 @@ def test_a_real_payload_is_refused_and_never_runs(tmp_path):
     refuses the file (and so would Keras's safe mode, behind our check), and PWNED never appears."""
     import keras
 
-    from chorale.train import _load
+    from chorale.model.train import _load
 
     (tmp_path / "m").mkdir()
     evil = tmp_path / "m" / "model.keras"
@@ -522,7 +522,7 @@ def test_a_real_payload_is_refused_and_never_runs(tmp_path):
 
 
 def test_a_damaged_sampler_cache_is_rebuilt_from_the_model(shared, tmp_path):
-    from chorale.sample import SAMPLER_FILE, Sampler, file_hash, load_sampler
+    from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash, load_sampler
 
     _, paths = shared
     shutil.copytree(paths["model"], tmp_path / "m")

@@ -2,11 +2,11 @@
 
 import pytest
 
-from chorale.data import load
-from chorale.evaluate import load_run, score_chorales
-from chorale.files import bundled
-from chorale.sample import SAMPLER_FILE, Sampler, file_hash
-from chorale.train import DEFAULT_ARCH
+from chorale.data.loader import load
+from chorale.model.evaluate import load_run, score_chorales
+from chorale.io.files import bundled
+from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash
+from chorale.model.train import DEFAULT_ARCH
 
 MODEL = bundled("model")
 

@@ -10,10 +10,11 @@ from click.testing import CliRunner
 pytest.importorskip("music21")
 from music21 import chord, meter, note, stream  # noqa: E402
 
-from chorale import ChoraleError, corpus  # noqa: E402
+from chorale import ChoraleError
+from chorale.data import corpus  # noqa: E402
 from chorale.cli import cli  # noqa: E402
-from chorale.data import load, read_csv  # noqa: E402
-from chorale.files import bundled  # noqa: E402
+from chorale.data.loader import load, read_csv  # noqa: E402
+from chorale.io.files import bundled  # noqa: E402
 
 
 def test_pickup_starts_at_row_0_and_the_final_chord_completes_the_bar():

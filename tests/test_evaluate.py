@@ -11,10 +11,10 @@ keras = pytest.importorskip("keras")
 from click.testing import CliRunner  # noqa: E402
 
 from chorale.cli import cli  # noqa: E402
-from chorale.data import write_csv  # noqa: E402
+from chorale.data.loader import write_csv  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
-from chorale.evaluate import evaluate  # noqa: E402
-from chorale.models import build_chorale_model  # noqa: E402
+from chorale.model.evaluate import evaluate  # noqa: E402
+from chorale.model.networks import build_chorale_model  # noqa: E402
 
 P = np.array([0.1, 0.2, 0.3, 0.4])  # the model's constant next-token distribution
 CHORD = [62, 61, 60, 0]  # tokens 3, 2, 1, 0 in Vocabulary(60, 62)

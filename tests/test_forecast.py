@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from chorale import ChoraleError
 from chorale.cli import cli
-from chorale.forecast import (AHEAD_MODELS, NEXT_MODELS, Forecaster, build_model,
+from chorale.forecast.models import (AHEAD_MODELS, NEXT_MODELS, Forecaster, build_model,
                               generate_series, mse, naive_forecast, output_positions,
                               run_synthetic, seq2seq_targets, split_sizes, synthetic_splits)
-from chorale.forecast_csv import load_series, seasonal_naive, windows
+from chorale.forecast.series import load_series, seasonal_naive, windows
 
 
 def run(*args):

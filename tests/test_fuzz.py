@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chorale import ChoraleError
-from chorale.data import HEADER, load, read_csv, write_csv
+from chorale.data.loader import HEADER, load, read_csv, write_csv
 from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, Vocabulary
-from chorale.midi import read_grid, to_midi, write_midi
+from chorale.io.midi import read_grid, to_midi, write_midi
 
 PITCHES = st.sampled_from([0, *range(MIDI_LOW, MIDI_HIGH + 1)])
 TRICKY = ["", ",", "\n", "\r", " ", "-1", "0", "60", "128", "1e3", "6.5", "nan", "99999999999999999999",

@@ -8,10 +8,10 @@ from click.testing import CliRunner
 
 from chorale import music
 from chorale.cli import cli
-from chorale.data import load, write_csv
+from chorale.data.loader import load, write_csv
 from chorale.encoding import Vocabulary, voice_ranges
-from chorale.midi import read_grid
-from chorale.sample import SAMPLER_FILE, Sampler, file_hash, load_sampler
+from chorale.io.midi import read_grid
+from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash, load_sampler
 from tests.test_sample import randomized
 
 

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 
 from chorale import ChoraleError, music
 from chorale.cli import cli
-from chorale.data import load, write_csv
+from chorale.data.loader import load, write_csv
 from chorale.encoding import VOICES, Vocabulary, voice_ranges
-from chorale.harmonize import best_candidate, fit_range, harmonize, read_line
-from chorale.midi import read_grid
+from chorale.sampling.harmonize import best_candidate, fit_range, harmonize, read_line
+from chorale.io.midi import read_grid
 from chorale.music import voice_leading_errors
-from chorale.sample import SAMPLER_FILE, Sampler, file_hash
+from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash
 
 VOCAB = Vocabulary(36, 81)
 RANGES = voice_ranges(load().notes("train"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from chorale.files import bundled
+from chorale.io.files import bundled
 
 TINY_RUN = ["--epochs", "4", "-o", "filters=4", "-o", "dilations=(1,2)", "-o", "embed_dim=4",
             "--batch-size", "4", "--seed", "1", "--no-augment"]
@@ -66,8 +66,8 @@ def rows(path: Path) -> int:
 
 def assert_every_file_is_whole(run: Path):
     """Each run file is absent or loads; SIGKILL may leave temporaries (resume removes them)."""
-    from chorale.files import read_card
-    from chorale.train import _load, _read_history, _read_run
+    from chorale.io.files import read_card
+    from chorale.model.train import _load, _read_history, _read_run
 
     checks = {"run.json": _read_run, "history.csv": _read_history, "model.keras": _load,
               "checkpoint.keras": _load, "training.png": lambda p: p.read_bytes().startswith(b"\x89PNG"),
@@ -134,7 +134,7 @@ def test_killed_and_interrupted_training_resumes(data, tmp_path):
 
 WRITER = """
 import sys
-from chorale.files import atomic_path, atomic_write
+from chorale.io.files import atomic_path, atomic_write
 path, byte, times = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
 for i in range(times):
     if i % 2:

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from chorale import music
 from chorale.cli import cli
-from chorale.data import write_csv
+from chorale.data.loader import write_csv
 from chorale.encoding import N_VOICES
 
 RANGES = np.array([[60, 81], [53, 74], [48, 69], [36, 62]])

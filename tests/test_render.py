@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from chorale.cli import cli
-from chorale.data import write_csv
-from chorale.midi import DEFAULT_TEMPO, read_grid, write_midi
-from chorale.render import _soundfont, piano_roll_size, render_all
+from chorale.data.loader import write_csv
+from chorale.io.midi import DEFAULT_TEMPO, read_grid, write_midi
+from chorale.io.render import _soundfont, piano_roll_size, render_all
 
 CHORDS = [(67, 62, 59, 43, 2), (69, 66, 62, 50, 1), (71, 67, 62, 43, 1), (72, 0, 64, 45, 2),
           (69, 66, 60, 50, 2), (67, 62, 59, 43, 4)]  # (soprano, alto, tenor, bass, quarters), G major
@@ -61,7 +61,7 @@ def test_wav_uses_fluidsynth_when_installed(tmp_path):
 
 
 def test_builtin_synthesizer_without_fluidsynth(tmp_path, monkeypatch):
-    monkeypatch.setattr("chorale.render.shutil.which", lambda name: None)
+    monkeypatch.setattr("chorale.io.render.shutil.which", lambda name: None)
     messages = render_all(GRID, wav=tmp_path / "c.wav", tempo=120)
     assert "built-in organ synthesizer; install fluidsynth" in messages[0]
     samples, rate = _read_wav(tmp_path / "c.wav")
@@ -100,7 +100,7 @@ def test_sheet_music_through_musescore(tmp_path, name):
 
 
 def test_sheet_without_musescore_names_the_package_and_writes_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr("chorale.render._musescore", lambda: None)
+    monkeypatch.setattr("chorale.io.render._musescore", lambda: None)
     write_csv(tmp_path / "c.csv", GRID)
     result = CliRunner().invoke(cli, ["render", str(tmp_path / "c.csv"), "--png", str(tmp_path / "r.png"),
                                       "--sheet", str(tmp_path / "s.pdf")])

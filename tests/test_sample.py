@@ -6,8 +6,8 @@ import pytest
 
 from chorale import ChoraleError, music
 from chorale.encoding import Vocabulary
-from chorale.models import BACKBONES, build_chorale_model
-from chorale.sample import Controls, Sampler, allowed_tokens, log_softmax, next_token_probs, sample
+from chorale.model.networks import BACKBONES, build_chorale_model
+from chorale.sampling.sample import Controls, Sampler, allowed_tokens, log_softmax, next_token_probs, sample
 
 VOCAB = Vocabulary(36, 81)
 SMALL = {

@@ -13,11 +13,11 @@ keras = pytest.importorskip("keras")
 
 from click.testing import CliRunner  # noqa: E402
 
-import chorale.train as train_module  # noqa: E402
+import chorale.model.train as train_module  # noqa: E402
 from chorale.cli import cli  # noqa: E402
-from chorale.data import write_csv  # noqa: E402
+from chorale.data.loader import write_csv  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
-from chorale.train import TRANSPOSE, batches, train, transposed_epoch, transpositions, windows  # noqa: E402
+from chorale.model.train import TRANSPOSE, batches, train, transposed_epoch, transpositions, windows  # noqa: E402
 
 TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)
 
@@ -122,7 +122,7 @@ def test_mirrored_strategy_on_two_logical_cpus(data, tmp_path):
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from chorale.train import strategy_for, train
+        from chorale.model.train import strategy_for, train
         assert strategy_for("mirrored").num_replicas_in_sync == 2
         card = train({str(tmp_path / "m")!r}, data={str(data)!r}, arch="wavenet", epochs=1, batch_size=2,
                      seed=1, options={TINY!r}, distribute="mirrored", verbose=0)

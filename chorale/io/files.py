@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chorale import ChoraleError
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # chorale/
 
 
 def bundled(name: str) -> Path:

@@ -182,7 +182,7 @@ def forecast_series(series: Series, model: str = "gru", window: int = 50,
     """Backtest `model` on the test part and forecast the next H steps."""
     import keras
 
-    from chorale.forecast import MODELS, naive_forecast, train
+    from chorale.forecast.models import MODELS, naive_forecast, train
 
     if model not in MODELS:
         raise ChoraleError(f"unknown model '{model}' (choose from {', '.join(MODELS)})")
@@ -241,7 +241,7 @@ def plot_forecast(series: Series, result: dict, path, title: str = "") -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from chorale.files import atomic_path
+    from chorale.io.files import atomic_path
 
     n, h = result["n"], result["horizon"]
     x = (np.asarray(series.times) if series.times is not None and series.step is not None

@@ -5,11 +5,11 @@ always a set of windows `S` of shape (n, W + H): inputs `S[:, :W]`, targets `S[:
 Sequence-to-sequence models also learn, at every input step t, the H values after t
 (`seq2seq_targets`); they are scored, like every other model, on the forecast made at
 the last input step. The recurrent and convolutional models (LSTM, GRU, Conv1D+GRU,
-WaveNet) are the chorale models' backbones (`chorale.models.build_backbone`) with a
+WaveNet) are the chorale models' backbones (`chorale.model.networks.build_backbone`) with a
 forecasting head; the SimpleRNN models and the layer-normalized cell are the chapter's.
 
 `chorale forecast synthetic` runs the chapter's experiments (this module);
-`chorale forecast csv` forecasts a user's series (`chorale.forecast_csv`).
+`chorale forecast csv` forecasts a user's series (`chorale.forecast.series`).
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ class LNSimpleRNNCell(keras.layers.Layer):
 
 def _backbone(arch: str, dropout: float):
     """The chorale models' backbone, sized as in the chapter (20 units/filters)."""
-    from chorale.models import build_backbone
+    from chorale.model.networks import build_backbone
 
     options = {
         "lstm": dict(units=UNITS, layers=2), "gru": dict(units=UNITS, layers=2),
@@ -346,7 +346,7 @@ def plot_synthetic(result: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from chorale.files import atomic_path
+    from chorale.io.files import atomic_path
 
     series = np.array(result["examples"]["series"])
     forecasts, w = result["examples"]["forecasts"], result["window"]

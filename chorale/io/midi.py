@@ -23,9 +23,9 @@ import mido
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.data import read_csv
+from chorale.data.loader import read_csv
 from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, REST, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES
-from chorale.files import atomic_write
+from chorale.io.files import atomic_write
 
 TICKS_PER_QUARTER = 480
 TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER

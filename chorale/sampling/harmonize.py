@@ -2,7 +2,7 @@
 
 The model is left-to-right, so "conditioning" on a melody is just forcing: at every step
 the given voice's token is fed as it is and only the other voices are sampled (see
-`chorale.sample.sample`). The model never sees the melody ahead of the current step, so
+`chorale.sampling.sample.sample`). The model never sees the melody ahead of the current step, so
 K candidates are sampled in one batch and the one with the fewest voice-leading errors
 (ties: the highest log-likelihood per sampled note) is kept.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, REST, VOICES, Vocabulary, note_name
 from chorale.music import voice_leading_errors
-from chorale.sample import Controls, sample
+from chorale.sampling.sample import Controls, sample
 
 UNSAMPLED = -1
 
@@ -32,10 +32,10 @@ class Harmonization:
 def read_line(path, part=None) -> np.ndarray:
     """One melodic line (steps,) quantized to 16ths, without leading or trailing silence.
 
-    Unlike `chorale.midi.read_melody`'s default, which keeps a chord's top note, a chord is
+    Unlike `chorale.io.midi.read_melody`'s default, which keeps a chord's top note, a chord is
     an error here: a harmonization of the top note alone would silently drop the user's notes.
     """
-    from chorale.midi import read_melody
+    from chorale.io.midi import read_melody
 
     melody = read_melody(path, part, single_line=True)
     sung = np.flatnonzero(melody != REST)
@@ -92,7 +92,7 @@ def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ra
 
     Candidate i uses seed + i, so the same seed gives the same result. `voice_leading`: the
     sampler's guard against parallel fifths and octaves, and hidden ones between soprano
-    and bass (see `chorale.sample.sample`).
+    and bass (see `chorale.sampling.sample.sample`).
     """
     v = VOICES.index(voice)
     tokens = forced_tokens(melody, v, vocab, voice_ranges)

@@ -22,9 +22,9 @@ import keras
 import numpy as np
 
 from chorale import ChoraleError, __version__
-from chorale.data import load
+from chorale.data.loader import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
-from chorale.files import atomic_path, atomic_write, remove_temporaries
+from chorale.io.files import atomic_path, atomic_write, remove_temporaries
 
 WINDOW, SHIFT = 33, 16  # chords per window (32 of context + 1), chords between windows
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
@@ -152,7 +152,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     (or, with resume, the stored value; a different explicit value is an error)."""
     import tensorflow as tf
 
-    from chorale.models import BACKBONES, build_chorale_model
+    from chorale.model.networks import BACKBONES, build_chorale_model
 
     out = Path(out)
     options = json.loads(json.dumps(options)) if options is not None else None  # as run.json stores it
@@ -242,7 +242,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
                      "numpy": np.__version__, "python": platform.python_version()},
     }
     if "test" in dataset.splits:  # reported, never used to choose anything
-        from chorale.evaluate import score_chorales
+        from chorale.model.evaluate import score_chorales
 
         card["metrics"]["test"] = score_chorales(_load(out / "model.keras"), vocab, dataset["test"],
                                                  dataset.source, "test")
@@ -306,7 +306,7 @@ def _load(path):
     config asks for code: a Python lambda's bytecode, or anything outside Keras and chorale."""
     import zipfile
 
-    import chorale.models  # noqa: F401  (registers the custom layers)
+    import chorale.model.networks  # noqa: F401  (registers the custom layers)
 
     try:
         with zipfile.ZipFile(path) as z:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.data import load
+from chorale.data.loader import load
 from chorale.encoding import N_VOICES, VOICES, Vocabulary
-from chorale.files import read_card
-from chorale.train import _load, encode_all, windows
+from chorale.io.files import read_card
+from chorale.model.train import _load, encode_all, windows
 
 
 def load_run(model_dir):

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from chorale import ChoraleError
-from chorale.files import atomic_path, atomic_write, check_output
+from chorale.io.files import atomic_path, atomic_write, check_output
 
 SOUNDFONTS = (  # Debian's fluid-soundfont-gm, its alternatives link, and the small timgm6mb
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -54,8 +54,8 @@ def render_all(grid, *, wav=None, png=None, musicxml=None, sheet=None, midi=None
     `force`, output folders, MuseScore for sheet music), and each file is written
     atomically, so a refused request leaves no file behind.
     """
-    from chorale import midi as midi_io
-    from chorale.data import write_csv
+    from chorale.io import midi as midi_io
+    from chorale.data.loader import write_csv
 
     tempo = midi_io.DEFAULT_TEMPO if tempo is None else tempo
     program = midi_io.DEFAULT_PROGRAM if program is None else program
@@ -120,7 +120,7 @@ def write_wav(path, grid, *, tempo: float, program: int) -> str:
 
 
 def _fluidsynth_wav(path, grid, tempo, program, fluidsynth, soundfont) -> None:
-    from chorale.midi import write_midi
+    from chorale.io.midi import write_midi
 
     with tempfile.TemporaryDirectory() as folder, atomic_path(path) as tmp:
         source = Path(folder) / "chorale.mid"
@@ -139,7 +139,7 @@ def synthesize(grid, *, tempo: float, sample_rate: int = SAMPLE_RATE):
     import numpy as np
 
     from chorale.encoding import REST, STEPS_PER_QUARTER
-    from chorale.midi import _runs, check_grid
+    from chorale.io.midi import _runs, check_grid
 
     grid = check_grid(grid)
     samples_per_step = sample_rate * 60.0 / tempo / STEPS_PER_QUARTER
@@ -192,7 +192,7 @@ def write_piano_roll(path, grid, *, title: str, tempo: float) -> None:
     from music21 import pitch
 
     from chorale.encoding import REST, STEPS_PER_BAR, VOICES
-    from chorale.midi import _runs, check_grid, estimate_key
+    from chorale.io.midi import _runs, check_grid, estimate_key
 
     grid = check_grid(grid)
     width, height = piano_roll_size(len(grid))
@@ -227,7 +227,7 @@ def write_piano_roll(path, grid, *, title: str, tempo: float) -> None:
 # ---------------------------------------------------------------------------- notation
 def write_musicxml(path, grid, *, title: str, tempo: float) -> None:
     """MusicXML with four named parts (.mxl is written compressed)."""
-    from chorale.midi import to_score
+    from chorale.io.midi import to_score
 
     score = to_score(grid, title=title, tempo=tempo)
     with atomic_path(path) as tmp:
@@ -264,7 +264,7 @@ def write_sheet(path, grid, *, title: str, tempo: float, musescore: str) -> None
 
 # ---------------------------------------------------------------------------- CLI
 def _program_option(ctx, param, value):
-    from chorale.midi import program_number
+    from chorale.io.midi import program_number
 
     return program_number(value)
 

@@ -119,7 +119,7 @@ class _Conv:
 
 
 class _Residual:
-    """chorale.models.ResidualBlock: x + mix(act(causal dilated conv(x)))."""
+    """chorale.model.networks.ResidualBlock: x + mix(act(causal dilated conv(x)))."""
 
     def __init__(self, p, batch):
         self.conv, self.gated = _Conv(p, batch), bool(p["gated"])
@@ -165,7 +165,7 @@ class _LSTM:
 
 
 class _Embedding:
-    """Token embedding, plus chorale.models.ChoraleEmbedding's voice (t % 4) and
+    """Token embedding, plus chorale.model.networks.ChoraleEmbedding's voice (t % 4) and
     step-in-bar embeddings when the model has them."""
 
     def __init__(self, p, batch):
@@ -212,7 +212,7 @@ class Sampler:
         return Stepper([_STEPS[kind](p, batch) for kind, p in self.layers])
 
     def save(self, path, source_hash: str) -> None:
-        from chorale.files import atomic_write
+        from chorale.io.files import atomic_write
 
         arrays, meta = {}, []
         for i, (kind, p) in enumerate(self.layers):
@@ -257,14 +257,14 @@ def load_sampler(model_dir):
     import: generate starts in about a second); otherwise loads the Keras model once and
     writes sampler.npz beside it when the folder is writable.
     """
-    from chorale.files import read_card
+    from chorale.io.files import read_card
 
     model_dir = Path(model_dir)
     card, vocab = read_card(model_dir)
     source = file_hash(model_dir / "model.keras")
     sampler = Sampler.load(model_dir / SAMPLER_FILE, source)
     if sampler is None:
-        from chorale.evaluate import load_run
+        from chorale.model.evaluate import load_run
 
         sampler = Sampler.from_model(load_run(model_dir)[0])
         try:
@@ -472,7 +472,7 @@ def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
     two bars. "none": a single rest chord, so the model writes everything. Anything else
     is a .csv, MIDI or MusicXML file, used whole.
     """
-    from chorale.data import SPLITS, load
+    from chorale.data.loader import SPLITS, load
 
     if spec is not None and spec.lower() == "none":
         return np.zeros((1, N_VOICES), dtype=np.int32)
@@ -483,7 +483,7 @@ def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
         if i >= len(chorales):
             raise ChoraleError(f"no primer '{spec}': the {split} split has chorales 0..{len(chorales) - 1}")
         return chorales[i].notes[:PRIMER_STEPS]
-    from chorale.midi import read_grid
+    from chorale.io.midi import read_grid
 
     return read_grid(spec)
 

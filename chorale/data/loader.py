@@ -21,7 +21,7 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST, VOICES
-from chorale.files import atomic_write, bundled
+from chorale.io.files import atomic_write, bundled
 
 SPLITS = ("train", "valid", "test")
 HEADER = ",".join(COLUMNS)

@@ -1,0 +1,1 @@
+"""The sequence models: Keras networks, the run folder, training and evaluation."""

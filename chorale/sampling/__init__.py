@@ -1,0 +1,1 @@
+"""The sampler: NumPy steppers over exported weights, sampling controls, harmonization."""
