@@ -1,8 +1,9 @@
-"""The `chorale` command line.
+"""The `chorale` command line: a thin face over the Python API (`chorale.api`).
 
-Heavy libraries (TensorFlow, music21, pandas) are imported inside the commands, so
-`chorale --help` stays fast. Errors a user can cause are ChoraleError: they print one
-line `Error: ...` and exit 1; usage errors exit 2 (Click's convention); Ctrl-C exits 130.
+Each command parses its options, calls the API, and prints. Heavy libraries (TensorFlow,
+music21, pandas, NumPy) are imported inside the commands, so `chorale --help` stays fast.
+Errors a user can cause are ChoraleError: they print one line `Error: ...` and exit 1;
+usage errors exit 2 (Click's convention); Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import sys
 
 import click
 
-from chorale import ChoraleError, __version__
-from chorale.io.render import render_options
+from chorale import ChoraleError, __version__, defaults
+from chorale.forecast import MODELS as FORECAST_MODELS
 
 
 def _interrupted():
@@ -52,7 +53,7 @@ def data():
     """Build and inspect chorale datasets."""
 
 
-@data.command("build")
+@data.command("build", short_help="Build the dataset from music21's Bach chorales.")
 @click.option("--out", type=click.Path(path_type=str), default=None,
               help="Dataset folder to write (default: the bundled data/chorales).")
 @click.option("--force", is_flag=True, help="Replace an existing non-empty output folder.")
@@ -83,7 +84,7 @@ def data_build(out, force, limit, jobs):
     click.echo(f"Wrote {out}: {len(kept)} chorales kept, {len(skipped)} skipped.")
 
 
-@data.command("info")
+@data.command("info", short_help="Summarize a dataset.")
 @click.argument("path", required=False, type=click.Path(path_type=str))
 def data_info(path):
     """Summarize a dataset: chorales per split, lengths, pitch range per voice.
@@ -143,7 +144,7 @@ def _parse_options(pairs):
     return options
 
 
-@cli.command("train")
+@cli.command("train", short_help="Train a chorale model.")
 @click.option("--arch", help="wavenet, conv-gru, gru, lstm or reference (default: wavenet).")
 @click.option("--data", "data_path", help="Dataset folder or archive (default: the bundled dataset).")
 @click.option("--epochs", type=click.IntRange(1),
@@ -165,26 +166,24 @@ def _parse_options(pairs):
 def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed, options, out, resume,
               force, distribute):
     """Train a chorale model; write model.keras, card.json, history.csv and training.png."""
-    import time
-
-    from chorale.model.train import train
+    from chorale.api import train
 
     if resume and not out:
         raise ChoraleError("--resume needs --out, the run folder to continue")
-    out = out or f"outputs/models/{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
-    card = train(out, data=data_path, arch=arch, epochs=epochs, batch_size=batch_size,
-                 learning_rate=learning_rate, augment=augment, seed=seed,
-                 options=_parse_options(options) or None, resume=resume, force=force, distribute=distribute)
-    m = card["metrics"]
-    click.echo(f"Saved {out}/model.keras ({card['architecture']}, {card['parameters']:,} parameters): "
-               f"best epoch {m['best_epoch']}, val loss {m['val_loss']:.4f}, val accuracy "
-               f"{m['val_accuracy']:.4f}, {card['wall_time_s']:.0f} s")
+    model = train(out, data=data_path, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                  augment=augment, seed=seed, options=_parse_options(options) or None, resume=resume, force=force,
+                  distribute=distribute)
+    card, m = model.card, model.card["metrics"]
+    click.echo(f"Saved {model.path}/model.keras ({card['architecture']}, {card['parameters']:,} parameters, "
+               f"seed {card['hyperparameters']['seed']}): best epoch {m['best_epoch']}, val loss "
+               f"{m['val_loss']:.4f}, val accuracy {m['val_accuracy']:.4f}, {card['wall_time_s']:.0f} s")
 
 
-@cli.command("evaluate")
-@click.option("--model", "model_dir", type=click.Path(path_type=str), help="A trained model folder (not with --music).")
+@cli.command("evaluate", short_help="Score a model (NLL, accuracy) or files (musicality).")
+@click.option("--model", "model_dir", type=click.Path(path_type=str),
+              help="A trained model folder (default: the bundled model; not with --music).")
 @click.option("--data", "data_path", help="Dataset folder, archive or CSV (default: the bundled dataset).")
-@click.option("--split", default="test", show_default=True)
+@click.option("--split", default=defaults.SPLIT, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--music", is_flag=True, help="Score the musicality of FILES (chorale files, or folders of "
               "them: one column each) next to the real chorales of --split.")
@@ -203,11 +202,12 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
         return _evaluate_music(files, data_path, split, as_json, per_chorale)
     if files:
         raise click.UsageError("FILES are scored with --music")
-    if not model_dir:
-        raise click.UsageError("give --model DIR (or --music FILES...)")
-    from chorale.model.evaluate import evaluate
+    from chorale.api import evaluate
+    from chorale.io.files import read_card
 
-    r = evaluate(model_dir, data_path, split)
+    if model_dir is not None:
+        read_card(model_dir)  # a wrong folder is said at once, before TensorFlow loads
+    r = evaluate(model_dir, data=data_path, split=split)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
@@ -242,16 +242,17 @@ def _evaluate_music(files, data_path, split, as_json, per_chorale):
 
 # ---------------------------------------------------------------------------- generate
 @contextlib.contextmanager
-def _progress(length: int, label: str):
-    """A progress bar on stderr that appears with the first step of work, so that an error
-    found before the work starts (a bad primer) is the only thing printed."""
+def _progress(label: str):
+    """A progress bar on stderr for the API's progress(done, total) callback. It appears with
+    the first step of work, so that an error found before the work starts (a bad primer)
+    is the only thing printed, and it ends at 100%."""
     with contextlib.ExitStack() as stack:
         bar = []
 
-        def update(steps):
+        def update(done, total):
             if not bar:
-                bar.append(stack.enter_context(click.progressbar(length=length, label=label, file=sys.stderr)))
-            bar[0].update(steps)
+                bar.append(stack.enter_context(click.progressbar(length=total, label=label, file=sys.stderr)))
+            bar[0].update(done)
         yield update
 
 
@@ -262,6 +263,38 @@ def _default_folder(ctx, param, value):
 
         Path(value).parent.mkdir(exist_ok=True)
     return value
+
+
+def _program_option(ctx, param, value):
+    from chorale.io.midi import program_number
+
+    return program_number(value)
+
+
+def output_options(*, files: bool):
+    """The options every writing command shares, one per output format (`chorale.io.render.FORMATS`:
+    --wav, --png, --musicxml, --sheet, and with `files` also --midi and --csv), then --tempo,
+    --instrument (passed on as `program`) and --title."""
+    from pathlib import Path
+
+    from chorale.io.render import FORMATS
+
+    def decorate(command):
+        output = click.Path(dir_okay=False, path_type=Path)
+        options = [click.option(f"--{f.name}", type=output, help=f.help)
+                   for f in FORMATS if files or f.name not in ("midi", "csv")]
+        options += [
+            click.option("--tempo", type=click.FloatRange(10, 400), default=defaults.TEMPO, show_default=True,
+                         help="Quarter notes per minute."),
+            click.option("--instrument", "program", default=defaults.INSTRUMENT, show_default=True,
+                         callback=_program_option,
+                         help="General MIDI instrument: a name such as 'choir aahs' or 'string ensemble 1', or 1-128."),
+            click.option("--title", help="Title for the MIDI file, picture and score."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
 
 
 voice_leading_option = click.option(
@@ -280,7 +313,30 @@ def _numbered(path, i: int, count: int):
     return path.with_name(f"{path.stem}-{i + 1:0{max(2, len(str(count)))}d}{path.suffix}")
 
 
-@cli.command()
+def _outputs(out, outputs: dict, i: int = 0, count: int = 1) -> dict:
+    """{format: path} for piece i of `count`: --out (.mid or .csv) and the other outputs, numbered."""
+    from pathlib import Path
+
+    kind = "csv" if Path(out).suffix.lower() == ".csv" else "midi"
+    return {kind: _numbered(out, i, count), **{k: _numbered(v, i, count) for k, v in outputs.items()}}
+
+
+def _check_out(out) -> None:
+    from pathlib import Path
+
+    if Path(out).suffix.lower() not in (".mid", ".midi", ".csv"):
+        raise click.BadParameter(f"'{out}': expected a .mid or .csv file", param_hint="--out")
+
+
+def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
+    from chorale.io.render import render_all
+
+    for line in render_all(piece.grid, **outputs, title=title or piece.title, tempo=tempo, program=program,
+                           force=force):
+        click.echo(line)
+
+
+@cli.command(short_help="Write a new chorale as MIDI.")
 @click.option("--model", "model_dir", type=click.Path(path_type=str),
               help="A trained model folder (default: the bundled model).")
 @click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
@@ -288,9 +344,9 @@ def _numbered(path, i: int, count: int):
               help="Chorales to write in one batched pass (song-01.mid, song-02.mid, ... with seeds seed, seed+1, ...).")
 @click.option("--primer", help="Opening to continue: test:3 (a held-out chorale's first two bars), a .csv, "
               "MIDI or MusicXML file, or none (default: a held-out chorale chosen by the seed).")
-@click.option("--bars", type=click.IntRange(1), default=16, show_default=True, help="Length in 4/4 bars.")
+@click.option("--bars", type=click.IntRange(1), default=defaults.BARS, show_default=True, help="Length in 4/4 bars.")
 @click.option("--length", type=click.IntRange(1), help="Length in 16th-note steps (overrides --bars).")
-@click.option("--temperature", type=float, default=1.0, show_default=True,
+@click.option("--temperature", type=float, default=defaults.TEMPERATURE, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
 @click.option("--top-k", type=int, help="Sample only from the k most likely notes.")
 @click.option("--top-p", type=float, help="Sample only from the most likely notes that make up this probability.")
@@ -299,10 +355,10 @@ def _numbered(path, i: int, count: int):
               help="Keep each voice inside the range it sings in the training data.")
 @voice_leading_option
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/chorale.mid",
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.GENERATE_OUT,
               show_default=True, callback=_default_folder,
               help="Output file: .mid, or .csv for the 16th-note grid.")
-@render_options
+@output_options(files=False)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, top_p, greedy, range_guard,
              voice_leading, data_path, out, wav, png, musicxml, sheet, tempo, program, title, force):
@@ -310,51 +366,30 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
 
     Example: chorale generate --seed 3 --out song.mid --wav song.wav --png song.png
     """
-    import random
-    import time
-    from pathlib import Path
+    from chorale.api import _seed, load_model
+    from chorale.io.render import check_outputs
 
-    from chorale.io.files import bundled
-    from chorale.io.render import check_outputs, render_all
-    from chorale.encoding import STEPS_PER_BAR
-    from chorale.sampling.sample import Controls, generate as sample_chorales, load_sampler, primer_grid
-
-    kind = Path(out).suffix.lower()
-    if kind not in (".mid", ".midi", ".csv"):
-        raise click.BadParameter(f"'{out}': expected a .mid or .csv file", param_hint="--out")
-    seed = random.randrange(2**31) if seed is None else seed
-    steps = length or bars * STEPS_PER_BAR
-    model, card, vocab = load_sampler(model_dir or bundled("model"))
-    controls = Controls(temperature, top_k, top_p, greedy,
-                        voice_ranges=card["voice_ranges"] if range_guard else None, voice_leading=voice_leading)
-    seeds = [seed + i for i in range(count)]
-    primers = [primer_grid(primer, s, data_path) for s in seeds]
-    outputs = [dict(midi=None, csv=None, wav=_numbered(wav, i, count), png=_numbered(png, i, count),
-                    musicxml=_numbered(musicxml, i, count), sheet=_numbered(sheet, i, count))
-               for i in range(count)]
-    for i, o in enumerate(outputs):
-        o["csv" if kind == ".csv" else "midi"] = _numbered(out, i, count)
+    _check_out(out)
+    seed = _seed(seed)
+    model = load_model(model_dir)
+    outputs = [_outputs(out, dict(wav=wav, png=png, musicxml=musicxml, sheet=sheet), i, count) for i in range(count)]
     for o in outputs:  # refuse before sampling: no time spent, no file written
         check_outputs(o, force)
-    start = time.perf_counter()
-    tokens = count * steps * 4
-    with _progress(tokens, "Sampling") as update:
-        grids, loglik = sample_chorales(model, vocab, primers, steps, seeds, controls, progress=update)
-    seconds = time.perf_counter() - start
-    for i, (grid, o) in enumerate(zip(grids, outputs)):
-        name = title or f"Chorale (seed {seeds[i]})"
-        for line in render_all(grid, **o, title=name, tempo=tempo, program=program, force=force):
-            click.echo(line)
-        click.echo(f"  {steps} chords in {seconds / count:.2f} s, seed {seeds[i]}, "
-                   f"mean log-likelihood {loglik[i]:.3f} nats per sampled note")
+    with _progress("Sampling") as update:
+        pieces = model.generate(seed, count=count, bars=bars, steps=length, primer=primer, temperature=temperature,
+                                top_k=top_k, top_p=top_p, greedy=greedy, range_guard=range_guard,
+                                voice_leading=voice_leading, data=data_path, progress=update)
+    for piece, o in zip(pieces, outputs):
+        _write(piece, o, title=title, tempo=tempo, program=program, force=force)
+        d = piece.details
+        click.echo(f"  {piece.steps} chords in {d['seconds']:.2f} s, seed {d['seed']}, "
+                   f"mean log-likelihood {d['loglik']:.3f} nats per sampled note")
 
 
 # ---------------------------------------------------------------------------- render
-@cli.command()
+@cli.command(short_help="Render a chorale to audio, a picture, MusicXML or sheet music.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--midi", type=click.Path(dir_okay=False), help="Write a Standard MIDI File (.mid).")
-@click.option("--csv", type=click.Path(dir_okay=False), help="Write the grid as a JSB-style CSV.")
-@render_options
+@output_options(files=True)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def render(file, midi, csv, wav, png, musicxml, sheet, tempo, program, title, force):
     """Render a chorale to audio, a piano roll, MusicXML or sheet music.
@@ -363,25 +398,16 @@ def render(file, midi, csv, wav, png, musicxml, sheet, tempo, program, title, fo
 
     Example: chorale render chorale.csv --wav chorale.wav --png roll.png --sheet score.pdf
     """
-    from pathlib import Path
-
-    from chorale.io.midi import read_grid
-    from chorale.io.render import render_all
+    from chorale.piece import load
 
     outputs = dict(midi=midi, csv=csv, wav=wav, png=png, musicxml=musicxml, sheet=sheet)
     if not any(outputs.values()):
         raise click.UsageError("nothing to write: give at least one of --wav, --png, --musicxml, --sheet, --midi, --csv")
-    grid = read_grid(file)
-    for line in render_all(grid, **outputs, title=title or Path(file).stem, tempo=tempo, program=program, force=force):
-        click.echo(line)
+    _write(load(file), outputs, title=title, tempo=tempo, program=program, force=force)
 
 
 # ------------------------------------------------------------------------ forecast
-FORECAST_MODELS = ("naive", "linear", "rnn", "deep-rnn", "deep-rnn-dense", "iterative",
-                   "seq2vec", "seq2seq", "ln-rnn", "lstm", "gru", "conv-gru", "wavenet")
-
-
-@cli.group(cls=Group)
+@cli.group(cls=Group, short_help="Forecast time series with the sequence models.")
 def forecast():
     """Forecast time series with the sequence models (Hands-On ML, ch. 15)."""
 
@@ -402,7 +428,7 @@ def _parse_models(text):
     return names
 
 
-@forecast.command("synthetic")
+@forecast.command("synthetic", short_help="The chapter's experiments on synthetic series.")
 @click.option("--task", type=click.Choice(["next", "ahead"]), default="next", show_default=True,
               help="next: predict step 51; ahead: predict the next 10 steps.")
 @click.option("--models", help="Comma-separated models (default: the chapter's list for the "
@@ -447,7 +473,7 @@ def forecast_synthetic(task, models, epochs, seed, n_series, uncertainty, dropou
         click.echo(f"Wrote {plot}")
 
 
-@forecast.command("csv")
+@forecast.command("csv", short_help="Backtest and forecast a series from a CSV file.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--column", required=True, help="The column to forecast.")
 @click.option("--time-column", help="Dates or numbers, increasing, at a regular step.")
@@ -497,25 +523,25 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 
 
 # ---------------------------------------------------------------------------- harmonize
-@cli.command("harmonize")
+@cli.command("harmonize", short_help="Write alto, tenor and bass under a melody.")
 @click.argument("melody", type=click.Path(exists=True, dir_okay=False))
-@click.option("--voice", type=click.Choice(["soprano", "alto", "tenor", "bass"]), default="soprano",
+@click.option("--voice", type=click.Choice(["soprano", "alto", "tenor", "bass"]), default=defaults.VOICE,
               show_default=True, help="The voice that sings the melody; the model writes the other three.")
 @click.option("--part", help="Part or track holding the melody: a 0-based number or a name "
               "(default: the one named Soprano, else the first).")
-@click.option("--candidates", type=click.IntRange(1), default=8, show_default=True,
+@click.option("--candidates", type=click.IntRange(1), default=defaults.CANDIDATES, show_default=True,
               help="Harmonizations to sample; keep the one with the fewest voice-leading errors "
               "(then the highest log-likelihood).")
 @click.option("--model", "model_dir", type=click.Path(path_type=str),
               help="A trained model folder (default: the bundled model).")
 @click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
-@click.option("--temperature", type=float, default=1.0, show_default=True,
+@click.option("--temperature", type=float, default=defaults.TEMPERATURE, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
 @voice_leading_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default="outputs/harmonized.mid",
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.HARMONIZE_OUT,
               show_default=True, callback=_default_folder,
               help="Output file: .mid, or .csv for the 16th-note grid.")
-@render_options
+@output_options(files=False)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, voice_leading, out, wav, png,
                   musicxml, sheet, tempo, program, title, force):
@@ -523,42 +549,31 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
 
     MELODY is a MIDI, MusicXML or JSB-style CSV file with one melodic line (or pick one
     with --part); it is quantized to 16th notes and moved by octaves (else by the
-    smallest shift) into the model's range for the voice.
+    smallest shift) into the model's range for the voice. A CSV cannot tell a repeated
+    note from a held one (C C becomes one long C): give MIDI or MusicXML to keep them.
 
     Example: chorale harmonize tune.mid --candidates 8 --seed 1 --out tune-satb.mid --wav tune.wav
     """
-    import random
-    from pathlib import Path
-
+    from chorale.api import _seed, load_model
     from chorale.encoding import VOICES, note_name
-    from chorale.io.files import bundled
-    from chorale.sampling.harmonize import fit_range, harmonize, read_line
-    from chorale.io.render import check_outputs, render_all
-    from chorale.sampling.sample import load_sampler
+    from chorale.io.render import check_outputs
 
-    kind = Path(out).suffix.lower()
-    if kind not in (".mid", ".midi", ".csv"):
-        raise click.BadParameter(f"'{out}': expected a .mid or .csv file", param_hint="--out")
-    outputs = dict(midi=None if kind == ".csv" else out, csv=out if kind == ".csv" else None,
-                   wav=wav, png=png, musicxml=musicxml, sheet=sheet)
+    _check_out(out)
+    outputs = _outputs(out, dict(wav=wav, png=png, musicxml=musicxml, sheet=sheet))
     check_outputs(outputs, force)  # refuse before sampling: no time spent, no file written
-    seed = random.randrange(2**31) if seed is None else seed
-    line = read_line(melody, part)
-    model, card, vocab = load_sampler(model_dir or bundled("model"))
-    low, high = card["voice_ranges"][VOICES.index(voice)]
-    line, shift = fit_range(line, low, high, voice)
-    if shift:
-        click.echo(f"Transposed the melody {'up' if shift > 0 else 'down'} {abs(shift)} semitones to fit "
+    seed = _seed(seed)
+    model = load_model(model_dir)
+    with _progress(f"Harmonizing ({candidates} candidates)") as update:
+        piece = model.harmonize(melody, voice=voice, part=part, candidates=candidates, seed=seed,
+                                temperature=temperature, voice_leading=voice_leading, progress=update)
+    d = piece.details
+    if d["shift"]:
+        low, high = model.voice_ranges[VOICES.index(voice)]
+        click.echo(f"Transposed the melody {'up' if d['shift'] > 0 else 'down'} {abs(d['shift'])} semitones to fit "
                    f"the model's {voice} range {note_name(low)}..{note_name(high)}.")
-    with _progress(len(line) * 4, f"Harmonizing ({candidates} candidates)") as update:
-        result = harmonize(model, vocab, line, voice, card["voice_ranges"], candidates, seed, temperature,
-                           voice_leading, progress=update)
-    for written in render_all(result.grid, **outputs, title=title or f"{Path(melody).stem} (harmonized)",
-                              tempo=tempo, program=program, force=force):
-        click.echo(written)
-    click.echo(f"  {len(line)} steps, candidate {result.chosen + 1} of {candidates} (seed {seed + result.chosen}): "
-               f"{result.errors[result.chosen]} voice-leading errors, mean log-likelihood "
-               f"{result.logliks[result.chosen]:.3f} nats per sampled note")
+    _write(piece, outputs, title=title, tempo=tempo, program=program, force=force)
+    click.echo(f"  {piece.steps} steps, candidate {d['candidate'] + 1} of {candidates} (seed {d['seed']}): "
+               f"{d['errors']} voice-leading errors, mean log-likelihood {d['loglik']:.3f} nats per sampled note")
 
 
 def main():

@@ -88,3 +88,30 @@ def voice_ranges(chorales) -> np.ndarray:
         sung = stacked[:, v][stacked[:, v] != REST]
         ranges[v] = (sung.min(), sung.max()) if sung.size else (0, 0)
     return ranges
+
+
+def runs(line) -> list[tuple[int, int, int]]:
+    """(start, end, pitch) of each run of equal values in one voice, rests included: the
+    grid cannot tell a held note from a re-struck one, so a run is one note."""
+    line = np.asarray(line)
+    if len(line) == 0:
+        return []
+    edges = np.flatnonzero(np.diff(line)) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges, [len(line)]])
+    return [(int(s), int(e), int(line[s])) for s, e in zip(starts, ends)]
+
+
+def check_grid(grid) -> np.ndarray:
+    """`grid` as int32 if it is a (steps, 4) array of rests and MIDI pitches, else a ChoraleError."""
+    grid = np.asarray(grid)
+    if grid.ndim != 2 or grid.shape[1] != N_VOICES or len(grid) == 0:
+        raise ChoraleError(f"a chorale is a (steps, {N_VOICES}) array of pitches; got shape {grid.shape}")
+    if not np.issubdtype(grid.dtype, np.integer):
+        if not np.issubdtype(grid.dtype, np.number) or not np.all(np.isfinite(grid)) or np.any(grid % 1):
+            raise ChoraleError("a chorale's pitches must be whole MIDI note numbers")
+    bad = (grid != REST) & ((grid < MIDI_LOW) | (grid > MIDI_HIGH))
+    if bad.any():
+        step, voice = np.argwhere(bad)[0]
+        raise ChoraleError(f"{VOICES[voice]} pitch {grid[step, voice]} at step {step} is outside {MIDI_LOW}..{MIDI_HIGH}")
+    return grid.astype(np.int32)

@@ -18,7 +18,7 @@ from itertools import combinations
 
 import numpy as np
 
-from chorale.encoding import N_VOICES, REST, voice_ranges
+from chorale.encoding import N_VOICES, REST, runs, voice_ranges
 
 PAIRS = tuple(combinations(range(N_VOICES), 2))  # (upper, lower) voice pairs
 OUTER = (0, N_VOICES - 1)  # soprano and bass
@@ -80,13 +80,7 @@ def chord_changes(grid: np.ndarray) -> np.ndarray:
 
 def notes(line: np.ndarray) -> list[tuple[int, int]]:
     """(pitch, length in steps) of each sung note of one voice; rests give (0, length)."""
-    line = np.asarray(line)
-    if len(line) == 0:
-        return []
-    edges = np.flatnonzero(np.diff(line)) + 1
-    starts = np.concatenate([[0], edges])
-    lengths = np.diff(np.concatenate([starts, [len(line)]]))
-    return list(zip(line[starts].tolist(), lengths.tolist()))
+    return [(pitch, end - start) for start, end, pitch in runs(line)]
 
 
 def _normalized(counts: np.ndarray) -> np.ndarray:

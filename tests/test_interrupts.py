@@ -127,7 +127,7 @@ def test_killed_and_interrupted_training_resumes(data, tmp_path):
     assert finished.exit_code == 0, finished.output
     card = json.loads((run / "card.json").read_text())
     assert card["epochs_run"] == rows(run / "history.csv") == 4
-    assert sorted(p.name for p in run.iterdir()) == ["card.json", "history.csv", "model.keras", "run.json",
+    assert sorted(p.name for p in run.iterdir()) == ["card.json", "history.csv", "model.keras", "run.json", "sampler.npz",
                                                      "training.png"]
     assert_every_file_is_whole(run)
 

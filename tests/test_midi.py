@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 
 from chorale import ChoraleError
 from chorale.cli import cli
-from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES
+from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, runs
 from chorale.io.midi import (
     DEFAULT_PROGRAM,
     TICKS_PER_QUARTER,
-    _runs,
     program_number,
     read_grid,
     read_melody,
@@ -72,7 +71,7 @@ def test_written_file_is_a_standard_type_1_file(tmp_path):
         assert [m.program for m in messages if m.type == "program_change"] == [52]
         ons = [m for m in messages if m.type == "note_on"]
         offs = [m for m in messages if m.type == "note_off"]
-        assert len(ons) == len(offs) == sum(p != 0 for _, _, p in _runs(GRID[:, channel]))
+        assert len(ons) == len(offs) == sum(p != 0 for _, _, p in runs(GRID[:, channel]))
         assert track[-1].type == "end_of_track"
     assert midi.length == pytest.approx(len(GRID) / 4 * 60 / 60)  # every track ends with the music
 
@@ -139,7 +138,7 @@ def test_music21_reads_four_parts_with_the_same_notes(tmp_path):
     for voice, part in enumerate(score.parts):
         heard = [(n.pitch.midi, float(n.offset) * 4, float(n.quarterLength) * 4)
                  for n in part.stripTies().flatten().notes]
-        assert heard == [(p, s, e - s) for s, e, p in _runs(GRID[:, voice]) if p]
+        assert heard == [(p, s, e - s) for s, e, p in runs(GRID[:, voice]) if p]
 
 
 def test_musicxml_round_trip(tmp_path):

@@ -22,15 +22,16 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from chorale import ChoraleError
+from chorale import ChoraleError, defaults
 from chorale.data.loader import read_csv
-from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, REST, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES
+from chorale.encoding import (MIDI_HIGH, MIDI_LOW, N_VOICES, REST, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES,
+                              check_grid, runs)
 from chorale.io.files import atomic_write
 
 TICKS_PER_QUARTER = 480
 TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER
-DEFAULT_TEMPO = 72.0  # quarter notes per minute: Bach chorales are sung slowly
-DEFAULT_PROGRAM = 19  # General MIDI "Church Organ" (0-based, as in the MIDI bytes)
+DEFAULT_TEMPO = defaults.TEMPO
+DEFAULT_PROGRAM = defaults.PROGRAM
 DEFAULT_VELOCITIES = (90, 72, 72, 82)  # melody and bass a little above the inner voices
 DRUM_CHANNEL = 9
 MAX_FILE_BYTES = 5_000_000  # a chorale is a few kB; refuse anything absurd before parsing
@@ -98,26 +99,6 @@ def program_number(instrument: str | int) -> int:
 
 
 # ---------------------------------------------------------------------------- export
-def _runs(line: np.ndarray):
-    """(start, end, pitch) for each run of equal values in a 1-D array, rests included."""
-    edges = np.flatnonzero(np.diff(line)) + 1
-    starts = np.concatenate([[0], edges])
-    ends = np.concatenate([edges, [len(line)]])
-    return [(int(s), int(e), int(line[s])) for s, e in zip(starts, ends)]
-
-
-def check_grid(grid) -> np.ndarray:
-    """`grid` as int32 if it is a (steps, 4) array of rests and MIDI pitches, else a ChoraleError."""
-    grid = np.asarray(grid)
-    if grid.ndim != 2 or grid.shape[1] != N_VOICES or len(grid) == 0:
-        raise ChoraleError(f"a chorale is a (steps, {N_VOICES}) array of pitches; got shape {grid.shape}")
-    bad = (grid != REST) & ((grid < MIDI_LOW) | (grid > MIDI_HIGH))
-    if bad.any():
-        step, voice = np.argwhere(bad)[0]
-        raise ChoraleError(f"{VOICES[voice]} pitch {grid[step, voice]} at step {step} is outside {MIDI_LOW}..{MIDI_HIGH}")
-    return grid.astype(np.int32)
-
-
 def estimate_key(grid):
     """The music21 Key that best fits the notes (Krumhansl-Schmuckler, weighted by duration)."""
     from music21.key import Key
@@ -153,7 +134,7 @@ def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, progr
     midi.tracks.append(_track(conductor, []))
     for voice, (name, velocity) in enumerate(zip(VOICES, velocities)):
         events = []  # (absolute tick, message); note-offs sort before note-ons at the same tick
-        for start, stop, pitch in _runs(grid[:, voice]):
+        for start, stop, pitch in runs(grid[:, voice]):
             if pitch != REST:
                 events.append((start * TICKS_PER_STEP, 1, mido.Message("note_on", channel=voice, note=pitch, velocity=velocity)))
                 events.append((stop * TICKS_PER_STEP, 0, mido.Message("note_off", channel=voice, note=pitch, velocity=64)))
@@ -209,7 +190,7 @@ def _score(grid: np.ndarray, key):
         part = stream.Part(id=name)
         part.partName = name.capitalize()
         part.append([singer(), make_clef(), meter.TimeSignature("4/4")] + ([key] if key else []))
-        for start, stop, midi_pitch in _runs(grid[:, voice]):
+        for start, stop, midi_pitch in runs(grid[:, voice]):
             length = (stop - start) / STEPS_PER_QUARTER
             part.append(note.Rest(quarterLength=length) if midi_pitch == REST
                         else note.Note(_spelled(pitch.Pitch(midi=midi_pitch), key), quarterLength=length))
@@ -270,7 +251,7 @@ def read_melody(path, part: str | int | None = None, single_line: bool = False) 
     path = Path(path)
     if path.suffix.lower() == ".csv":
         grid = read_csv(path)
-        lines = [_Line(v, [(s, e, p) for s, e, p in _runs(grid[:, i]) if p != REST]) for i, v in enumerate(VOICES)]
+        lines = [_Line(v, [(s, e, p) for s, e, p in runs(grid[:, i]) if p != REST]) for i, v in enumerate(VOICES)]
         steps, steps_per_bar = len(grid), STEPS_PER_BAR
     else:
         lines, steps, steps_per_bar = _read_lines(path)

@@ -1,10 +1,11 @@
-"""Turn a chorale grid into things people open: audio, a piano-roll picture, MusicXML and
-engraved sheet music.
+"""Turn a chorale grid into things people open: MIDI, CSV, audio, a piano-roll picture,
+MusicXML and engraved sheet music.
 
-`render_all` is the one code path for `chorale render` and `chorale generate`, and
-`render_options` the click options both commands share. NumPy, matplotlib, music21 and
-mido are imported inside the functions: the CLI imports this module to build its options,
-and `chorale --help` must stay fast.
+`FORMATS` is the one table of output formats: `render_all` (behind `chorale render`,
+`generate`, `harmonize` and `Chorale.save`) writes from it, `check_outputs` checks
+against it, and the CLI builds its --wav/--png/... options from it. To add a format, add
+a writer and a row. NumPy, matplotlib, music21 and mido are imported inside the
+functions, so `chorale --help` stays fast.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import shutil
 import subprocess
 import tempfile
 import wave
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-import click
-
-from chorale import ChoraleError
+from chorale import ChoraleError, defaults
 from chorale.io.files import atomic_path, atomic_write, check_output
 
 SOUNDFONTS = (  # Debian's fluid-soundfont-gm, its alternatives link, and the small timgm6mb
@@ -30,14 +31,6 @@ SOUNDFONTS = (  # Debian's fluid-soundfont-gm, its alternatives link, and the sm
 )
 SAMPLE_RATE = 44100
 MUSESCORE = ("mscore3", "mscore", "musescore3", "musescore")
-SUFFIXES = {
-    "midi": (".mid", ".midi"),
-    "csv": (".csv",),
-    "wav": (".wav",),
-    "png": (".png",),
-    "musicxml": (".musicxml", ".xml", ".mxl"),
-    "sheet": (".pdf", ".png"),
-}
 VOICE_COLOURS = ("#D55E00", "#E69F00", "#009E73", "#0072B2")  # Okabe-Ito: colour-blind safe
 ROLL_DPI = 100
 ROLL_HEIGHT_INCHES = 6.0
@@ -45,61 +38,74 @@ ROLL_INCHES_PER_BAR = 0.5
 ROLL_WIDTH_INCHES = (8.0, 32.0)  # narrowest and widest picture
 
 
-def render_all(grid, *, wav=None, png=None, musicxml=None, sheet=None, midi=None, csv=None,
-               title: str = "Chorale", tempo: float | None = None, program: int | None = None,
-               force: bool = False) -> list[str]:
-    """Write every requested output and return one line per file saying what was written.
+@dataclass(frozen=True)
+class Style:
+    """How a grid is presented, whatever the format."""
+
+    title: str = "Chorale"
+    tempo: float = defaults.TEMPO
+    program: int = defaults.PROGRAM  # General MIDI instrument, 0-based
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # the keyword (`render_all(wav=...)`) and the CLI option (--wav)
+    suffixes: tuple[str, ...]
+    label: str  # how a written file is announced: "WAV: song.wav"
+    help: str
+    write: Callable  # (path, grid, style) -> a note for the user, or None
+
+
+def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, program: int | None = None,
+               force: bool = False, **paths) -> list[str]:
+    """Write every requested output (`midi=`, `wav=`, ... one keyword per FORMATS row) and
+    return one line per file saying what was written.
 
     Everything is checked before anything is written (file types, existing files unless
     `force`, output folders, MuseScore for sheet music), and each file is written
     atomically, so a refused request leaves no file behind.
     """
-    from chorale.io import midi as midi_io
-    from chorale.data.loader import write_csv
+    from chorale.encoding import check_grid
 
-    tempo = midi_io.DEFAULT_TEMPO if tempo is None else tempo
-    program = midi_io.DEFAULT_PROGRAM if program is None else program
-    grid = midi_io.check_grid(grid)
-    outputs = check_outputs(dict(midi=midi, csv=csv, wav=wav, png=png, musicxml=musicxml, sheet=sheet), force)
-    musescore = _musescore() if "sheet" in outputs else None
+    style = Style(title, defaults.TEMPO if tempo is None else tempo, defaults.PROGRAM if program is None else program)
+    grid = check_grid(grid)
+    outputs = check_outputs(paths, force)
     done = []
-    if "midi" in outputs:
-        midi_io.write_midi(outputs["midi"], grid, title=title, tempo=tempo, program=program)
-        done.append(f"MIDI: {outputs['midi']}")
-    if "csv" in outputs:
-        write_csv(outputs["csv"], grid)
-        done.append(f"CSV: {outputs['csv']}")
-    if "wav" in outputs:
-        how = write_wav(outputs["wav"], grid, tempo=tempo, program=program)
-        done.append(f"WAV: {outputs['wav']} ({how})")
-    if "png" in outputs:
-        write_piano_roll(outputs["png"], grid, title=title, tempo=tempo)
-        done.append(f"Piano roll: {outputs['png']}")
-    if "musicxml" in outputs:
-        write_musicxml(outputs["musicxml"], grid, title=title, tempo=tempo)
-        done.append(f"MusicXML: {outputs['musicxml']}")
-    if "sheet" in outputs:
-        write_sheet(outputs["sheet"], grid, title=title, tempo=tempo, musescore=musescore)
-        done.append(f"Sheet music: {outputs['sheet']} (MuseScore)")
+    for fmt in FORMATS:
+        if fmt.name in outputs:
+            note = fmt.write(outputs[fmt.name], grid, style)
+            done.append(f"{fmt.label}: {outputs[fmt.name]}" + (f" ({note})" if note else ""))
     return done
 
 
+def format_for(path, name: str | None = None) -> Format:
+    """The format named `name`, else the first whose suffixes hold `path`'s (.png: the piano roll)."""
+    if name is not None:
+        found = [f for f in FORMATS if f.name == name]
+        if not found:
+            raise ChoraleError(f"unknown format '{name}' (choose from {', '.join(f.name for f in FORMATS)})")
+        return found[0]
+    suffix = Path(path).suffix.lower()
+    for fmt in FORMATS:
+        if suffix in fmt.suffixes:
+            return fmt
+    known = sorted({s for f in FORMATS for s in f.suffixes})
+    raise ChoraleError(f"{path}: unknown file type '{suffix}' (expected one of {', '.join(known)})")
+
+
 def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
-    """The requested {kind: path} outputs, checked before any work is done: known file
-    types, no existing file unless `force`, writable folders, MuseScore for sheet music."""
-    outputs = {kind: Path(path) for kind, path in requested.items() if path}
-    for kind, path in outputs.items():
-        _check_output(kind, path, force)
+    """The requested {format name: path} outputs, checked before any work is done: known
+    file types, no existing file unless `force`, writable folders, MuseScore for sheet music."""
+    outputs = {name: Path(path) for name, path in requested.items() if path}
+    for name, path in outputs.items():
+        fmt = format_for(path, name)
+        if path.suffix.lower() not in fmt.suffixes:
+            raise ChoraleError(f"{path}: unknown {name} file type '{path.suffix}' (expected {', '.join(fmt.suffixes)})")
+        check_output(path, force)
     if "sheet" in outputs and _musescore() is None:
         raise ChoraleError("sheet music needs MuseScore, which is not installed "
                            "(Debian/Ubuntu: apt-get install musescore3)")
     return outputs
-
-
-def _check_output(kind: str, path: Path, force: bool) -> None:
-    if path.suffix.lower() not in SUFFIXES[kind]:
-        raise ChoraleError(f"{path}: unknown {kind} file type '{path.suffix}' (expected {', '.join(SUFFIXES[kind])})")
-    check_output(path, force)
 
 
 # ---------------------------------------------------------------------------- audio
@@ -107,14 +113,15 @@ def _soundfont() -> str | None:
     return next((sf for sf in SOUNDFONTS if os.path.isfile(sf)), None)
 
 
-def write_wav(path, grid, *, tempo: float, program: int) -> str:
+def write_wav(path, grid, style: Style) -> str:
     """Render to a WAV file with FluidSynth and a General MIDI soundfont when installed, else
     with the built-in synthesizer; returns which one, for the user."""
     fluidsynth, soundfont = shutil.which("fluidsynth"), _soundfont()
     if fluidsynth and soundfont:
-        _fluidsynth_wav(path, grid, tempo, program, fluidsynth, soundfont)
+        _fluidsynth_wav(path, grid, style.tempo, style.program, fluidsynth, soundfont)
         return f"FluidSynth with {Path(soundfont).name}"
-    _write_samples(path, synthesize(grid, tempo=tempo))
+    with atomic_write(path, "wb") as f:
+        _write_samples(f, synthesize(grid, tempo=style.tempo))
     missing = "fluidsynth" if not fluidsynth else "fluid-soundfont-gm"
     return f"built-in organ synthesizer; install {missing} for General MIDI instruments"
 
@@ -138,15 +145,14 @@ def synthesize(grid, *, tempo: float, sample_rate: int = SAMPLE_RATE):
     soft attack and release), so a WAV can be made without any audio software."""
     import numpy as np
 
-    from chorale.encoding import REST, STEPS_PER_QUARTER
-    from chorale.io.midi import _runs, check_grid
+    from chorale.encoding import REST, STEPS_PER_QUARTER, check_grid, runs
 
     grid = check_grid(grid)
     samples_per_step = sample_rate * 60.0 / tempo / STEPS_PER_QUARTER
     signal = np.zeros(int(round(len(grid) * samples_per_step)) + 1, dtype=np.float64)
     ramp = int(0.015 * sample_rate)
     for voice in range(grid.shape[1]):
-        for start, stop, pitch in _runs(grid[:, voice]):
+        for start, stop, pitch in runs(grid[:, voice]):
             if pitch == REST:
                 continue
             first, last = int(round(start * samples_per_step)), int(round(stop * samples_per_step))
@@ -160,14 +166,15 @@ def synthesize(grid, *, tempo: float, sample_rate: int = SAMPLE_RATE):
     return (signal * (0.8 / peak) if peak > 0 else signal).astype(np.float32)
 
 
-def _write_samples(path, signal) -> None:
+def _write_samples(f, signal, sample_rate: int = SAMPLE_RATE) -> None:
+    """16-bit mono PCM WAV of a -1..1 signal into the binary file object `f`."""
     import numpy as np
 
     pcm = (np.clip(signal, -1, 1) * 32767).astype("<i2")
-    with atomic_write(path, "wb") as f, wave.open(f, "wb") as out:
+    with wave.open(f, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
+        out.setframerate(sample_rate)
         out.writeframes(pcm.tobytes())
 
 
@@ -182,8 +189,15 @@ def piano_roll_size(steps: int) -> tuple[int, int]:
     return round(width * ROLL_DPI), round(ROLL_HEIGHT_INCHES * ROLL_DPI)
 
 
-def write_piano_roll(path, grid, *, title: str, tempo: float) -> None:
-    """A PNG piano roll: voices in four colours, bar lines, note names, title with key and tempo."""
+def write_piano_roll(path, grid, style: Style) -> None:
+    figure = piano_roll(grid, title=style.title, tempo=style.tempo)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png")
+
+
+def piano_roll(grid, *, title: str, tempo: float):
+    """A matplotlib Figure (not attached to pyplot): voices in four colours, bar lines, note
+    names, title with key and tempo."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -191,8 +205,8 @@ def write_piano_roll(path, grid, *, title: str, tempo: float) -> None:
     from matplotlib.figure import Figure
     from music21 import pitch
 
-    from chorale.encoding import REST, STEPS_PER_BAR, VOICES
-    from chorale.io.midi import _runs, check_grid, estimate_key
+    from chorale.encoding import REST, STEPS_PER_BAR, VOICES, check_grid, runs
+    from chorale.io.midi import estimate_key
 
     grid = check_grid(grid)
     width, height = piano_roll_size(len(grid))
@@ -207,8 +221,8 @@ def write_piano_roll(path, grid, *, title: str, tempo: float) -> None:
         bar_line = step % STEPS_PER_BAR == 0
         axes.axvline(step, color="#888888" if bar_line else "#dddddd", linewidth=1.0 if bar_line else 0.5, zorder=1)
     for voice, (name, colour) in enumerate(zip(VOICES, VOICE_COLOURS)):
-        runs = np.array([r for r in _runs(grid[:, voice]) if r[2] != REST]).reshape(-1, 3)
-        axes.barh(runs[:, 2], runs[:, 1] - runs[:, 0], left=runs[:, 0], height=0.8, color=colour,
+        notes = np.array([r for r in runs(grid[:, voice]) if r[2] != REST]).reshape(-1, 3)
+        axes.barh(notes[:, 2], notes[:, 1] - notes[:, 0], left=notes[:, 0], height=0.8, color=colour,
                   edgecolor="black", linewidth=0.4, label=name.capitalize(), zorder=2)
     naturals = [p for p in range(low, high + 1) if pitch.Pitch(midi=p).accidental is None]
     axes.set_yticks(naturals, [pitch.Pitch(midi=p).nameWithOctave for p in naturals], fontsize=7)
@@ -220,16 +234,15 @@ def write_piano_roll(path, grid, *, title: str, tempo: float) -> None:
     key = f"{estimate_key(grid).name.replace('-', '♭')}, " if sung.size else ""
     axes.set_title(f"{title}\n{key}♩ = {tempo:g}", fontsize=11)
     figure.legend(loc="upper right", ncol=4, fontsize=8, frameon=False)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png")
+    return figure
 
 
 # ---------------------------------------------------------------------------- notation
-def write_musicxml(path, grid, *, title: str, tempo: float) -> None:
+def write_musicxml(path, grid, style: Style) -> None:
     """MusicXML with four named parts (.mxl is written compressed)."""
     from chorale.io.midi import to_score
 
-    score = to_score(grid, title=title, tempo=tempo)
+    score = to_score(grid, title=style.title, tempo=style.tempo)
     with atomic_path(path) as tmp:
         score.write("musicxml", fp=tmp)
 
@@ -238,12 +251,12 @@ def _musescore() -> str | None:
     return next((found for name in MUSESCORE if (found := shutil.which(name))), None)
 
 
-def write_sheet(path, grid, *, title: str, tempo: float, musescore: str) -> None:
+def write_sheet(path, grid, style: Style) -> str:
     """Engrave with MuseScore to PDF, or to PNG with the pages stacked into one picture."""
-    path = Path(path)
+    path, musescore = Path(path), _musescore()
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "score.musicxml", Path(folder) / f"score{path.suffix.lower()}"
-        write_musicxml(source, grid, title=title, tempo=tempo)
+        write_musicxml(source, grid, style)
         command = [musescore, "-o", str(target), str(source)] + (["-r", "200"] if target.suffix == ".png" else [])
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
         result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
@@ -260,30 +273,41 @@ def write_sheet(path, grid, *, title: str, tempo: float, musescore: str) -> None
                 import numpy as np
 
                 matplotlib.image.imsave(tmp, np.vstack([matplotlib.image.imread(p) for p in pages]))
+    return "MuseScore"
 
 
-# ---------------------------------------------------------------------------- CLI
-def _program_option(ctx, param, value):
-    from chorale.io.midi import program_number
+def write_midi(path, grid, style: Style) -> None:
+    from chorale.io import midi
 
-    return program_number(value)
+    midi.write_midi(path, grid, title=style.title, tempo=style.tempo, program=style.program)
 
 
-def render_options(command):
-    """The output options `render` and `generate` share: --wav, --png, --musicxml, --sheet,
-    --tempo, --instrument (passed on as `program`) and --title."""
-    output = click.Path(dir_okay=False, path_type=Path)
-    options = [
-        click.option("--wav", type=output, help="Write audio (FluidSynth if installed, else a built-in synthesizer)."),
-        click.option("--png", type=output, help="Write a piano-roll picture (.png)."),
-        click.option("--musicxml", type=output, help="Write MusicXML (.musicxml, .xml or compressed .mxl)."),
-        click.option("--sheet", type=output, help="Engrave sheet music with MuseScore (.pdf or .png)."),
-        click.option("--tempo", type=click.FloatRange(10, 400), default=72.0, show_default=True,  # midi.DEFAULT_TEMPO
-                     help="Quarter notes per minute."),
-        click.option("--instrument", "program", default="church organ", show_default=True, callback=_program_option,
-                     help="General MIDI instrument: a name such as 'choir aahs' or 'string ensemble 1', or 1-128."),
-        click.option("--title", help="Title for the MIDI file, picture and score."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def write_csv(path, grid, style: Style) -> None:
+    from chorale.data import loader
+
+    loader.write_csv(path, grid)
+
+
+PREVIEW_SAMPLE_RATE = 16000  # plenty for organ tones; a 16-bar preview stays near 2 MB in a notebook
+
+
+def wav_bytes(grid, *, tempo: float = defaults.TEMPO, sample_rate: int = PREVIEW_SAMPLE_RATE) -> bytes:
+    """The built-in synthesizer's WAV, in memory (for a notebook's or a web page's player)."""
+    import io
+
+    buffer = io.BytesIO()
+    _write_samples(buffer, synthesize(grid, tempo=tempo, sample_rate=sample_rate), sample_rate)
+    return buffer.getvalue()
+
+
+FORMATS = (
+    Format("midi", (".mid", ".midi"), "MIDI", "Write a Standard MIDI File (.mid).", write_midi),
+    Format("csv", (".csv",), "CSV", "Write the 16th-note grid as a JSB-style CSV.", write_csv),
+    Format("wav", (".wav",), "WAV", "Write audio (FluidSynth if installed, else a built-in synthesizer).", write_wav),
+    Format("png", (".png",), "Piano roll", "Write a piano-roll picture (.png).", write_piano_roll),
+    Format("musicxml", (".musicxml", ".xml", ".mxl"), "MusicXML",
+           "Write MusicXML (.musicxml, .xml or compressed .mxl).", write_musicxml),
+    Format("sheet", (".pdf", ".png"), "Sheet music", "Engrave sheet music with MuseScore (.pdf or .png).", write_sheet),
+)
+
+

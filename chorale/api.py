@@ -1,0 +1,215 @@
+"""The Python API: the one place that turns user requests into chorales.
+
+    import chorale
+    model = chorale.load_model()              # the bundled model, or load_model("outputs/models/run")
+    piece = model.generate(seed=3)            # a Chorale (count=8 gives a list)
+    piece.save("song.mid")
+    satb = model.harmonize(chorale.load("tune.mid"), candidates=8, seed=1)
+    model.score(satb)                         # mean NLL per token and per voice
+
+The CLI and the benchmarks are thin faces over these functions: the defaults live in
+`chorale.defaults`, the validation here (bad values raise ChoraleError, whose message
+the CLI prints as it is). Generating never imports TensorFlow: the model's weights are
+stepped in NumPy (`chorale.sampling`).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from chorale import ChoraleError, defaults
+from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES
+from chorale.piece import Chorale, load
+
+__all__ = ["Model", "load_model", "load", "train", "evaluate"]
+
+MAX_SEED = 2**32 - 1  # NumPy's seeds are unsigned 32-bit integers
+
+
+def load_model(path=None) -> Model:
+    """The model in a run folder written by `chorale train` (default: the bundled model)."""
+    return Model(path)
+
+
+def _seed(seed) -> int:
+    if seed is None:
+        return random.randrange(2**31)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ChoraleError(f"seed must be a whole number in 0..{MAX_SEED}, got {seed!r}")
+    return int(seed)
+
+
+def _at_least(name: str, value, low: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ChoraleError(f"{name} must be a whole number of at least {low}, got {value!r}")
+    return int(value)
+
+
+class Model:
+    """A trained chorale model: its card, vocabulary and the NumPy sampler of its weights."""
+
+    def __init__(self, path=None):
+        from chorale.io.files import bundled
+        from chorale.sampling.sample import load_sampler
+
+        self.path = Path(path) if path is not None else bundled("model")
+        self.sampler, self.card, self.vocab = load_sampler(self.path)
+
+    def __repr__(self) -> str:
+        return (f"Model({str(self.path)!r}: {self.card.get('architecture')}, "
+                f"{self.card.get('parameters', 0):,} parameters)")
+
+    @property
+    def voice_ranges(self) -> np.ndarray:
+        """(4, 2) lowest and highest pitch each voice sings in the training data."""
+        return np.asarray(self.card["voice_ranges"])
+
+    # ------------------------------------------------------------------ generate
+    def generate(self, seed: int | None = None, *, count: int | None = None, bars: int = defaults.BARS,
+                 steps: int | None = None, primer=None, temperature: float = defaults.TEMPERATURE,
+                 top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
+                 range_guard: bool = True, voice_leading: bool = True, data=None, title: str | None = None,
+                 progress=None) -> Chorale | list[Chorale]:
+        """Write new chorales, one note at a time.
+
+        seed: the same seed gives the same music (default: random). count: how many, in
+        one batched pass, with seeds seed, seed+1, ... (a list; None gives one Chorale).
+        bars or steps (16ths): the length. primer: the opening to continue: None (the
+        opening bars of the held-out chorale the seed picks), "test:3", "none" (nothing),
+        a file path, a Chorale or a (steps, 4) array. temperature, top_k, top_p, greedy:
+        how each note is drawn. range_guard keeps each voice in its training range;
+        voice_leading redraws notes that would complete parallel fifths or octaves (or
+        hidden ones between soprano and bass). progress: called as progress(tokens
+        done since the last call, total tokens) while sampling.
+        """
+        from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, primer_grid
+
+        seed = _seed(seed)
+        n = 1 if count is None else _at_least("count", count)
+        length = _at_least("steps", steps) if steps is not None else _at_least("bars", bars) * STEPS_PER_BAR
+        controls = Controls(temperature, top_k, top_p, greedy,
+                            voice_ranges=self.card["voice_ranges"] if range_guard else None,
+                            voice_leading=voice_leading)
+        seeds = [seed + i for i in range(n)]
+        if primer is None:  # ours to shorten: a piece no longer than it is gets half of it
+            cut = PRIMER_STEPS if PRIMER_STEPS < length else max(1, length // 2)
+            primers = [primer_grid(None, s, data)[:cut] for s in seeds]
+        elif isinstance(primer, (Chorale, np.ndarray, list)):
+            primers = [np.asarray(primer.grid if isinstance(primer, Chorale) else primer)] * n
+        else:
+            primers = [primer_grid(str(primer), s, data) for s in seeds]
+        start = time.perf_counter()
+        grids, logliks = generate(self.sampler, self.vocab, primers, length, seeds, controls,
+                                  progress=_reporting(progress, length * N_VOICES - 1))
+        seconds = (time.perf_counter() - start) / n
+        pieces = [Chorale(g, title=title or f"Chorale (seed {s})",
+                          details={"seed": s, "loglik": float(ll), "seconds": seconds})
+                  for g, s, ll in zip(grids, seeds, logliks)]
+        return pieces[0] if count is None else pieces
+
+    # ------------------------------------------------------------------ harmonize
+    def harmonize(self, melody, *, voice: str = defaults.VOICE, part: str | int | None = None,
+                  candidates: int = defaults.CANDIDATES, seed: int | None = None,
+                  temperature: float = defaults.TEMPERATURE, voice_leading: bool = True,
+                  title: str | None = None, progress=None) -> Chorale:
+        """Write the three other voices around `melody`, sung by `voice`.
+
+        melody: a file (MIDI, MusicXML, CSV; `part` picks its part or track), a Chorale
+        (its `voice` line, or its only line) or a (steps,) array of pitches. It is moved by
+        octaves (else by the smallest shift) into the model's range for the voice.
+        `candidates` harmonizations are sampled in one batch (seeds seed, seed+1, ...); the
+        one with the fewest voice-leading errors, then the highest likelihood, is kept.
+        `details` says which, and how far the melody was moved ("shift", semitones).
+        progress: as for `generate`.
+        """
+        from chorale.sampling.harmonize import fit_range, harmonize, read_line
+
+        if voice not in VOICES:
+            raise ChoraleError(f"unknown voice '{voice}' (choose from {', '.join(VOICES)})")
+        candidates = _at_least("candidates", candidates)
+        seed = _seed(seed)
+        if isinstance(melody, (str, Path)):
+            name, line = Path(melody).stem, read_line(melody, part)
+        else:
+            name, line = getattr(melody, "title", "Melody"), _line_of(melody, voice)
+        low, high = self.card["voice_ranges"][VOICES.index(voice)]
+        line, shift = fit_range(line, low, high, voice)
+        result = harmonize(self.sampler, self.vocab, line, voice, self.card["voice_ranges"], candidates, seed,
+                           temperature, voice_leading, progress=_reporting(progress, len(line) * N_VOICES - 1))
+        chosen = result.chosen
+        return Chorale(result.grid, title=title or f"{name} (harmonized)",
+                       details={"seed": seed + chosen, "candidate": chosen, "candidates": candidates, "shift": shift,
+                                "errors": int(result.errors[chosen]), "loglik": float(result.logliks[chosen])})
+
+    # ------------------------------------------------------------------ score
+    def score(self, piece) -> dict:
+        """How likely the model finds `piece` (a Chorale or (steps, 4) grid), read left to
+        right from its first note: {"nll": mean nats per token, "per_voice": {...},
+        "tokens": how many were scored}. Computed in NumPy, exactly as the model would."""
+        from chorale.sampling.sample import log_softmax
+
+        grid = piece.grid if isinstance(piece, Chorale) else np.asarray(piece)
+        tokens = self.vocab.encode(grid).astype(np.int64)
+        if len(tokens) < 2:
+            raise ChoraleError("a piece needs at least two notes to be scored")
+        stepper = self.sampler.stepper(1)
+        nll = np.array([-log_softmax(stepper(tokens[None, t], t).astype(np.float64))[0, tokens[t + 1]]
+                        for t in range(len(tokens) - 1)])
+        voices = np.arange(1, len(tokens)) % N_VOICES
+        return {"nll": float(nll.mean()), "tokens": int(len(nll)),
+                "per_voice": {name: float(nll[voices == v].mean()) for v, name in enumerate(VOICES)}}
+
+
+def _reporting(progress, total: int):
+    """The sampler's per-token callback, for a `progress(done, total)` callable (or None)."""
+    return None if progress is None else lambda done: progress(done, total)
+
+
+def _line_of(melody, voice: str) -> np.ndarray:
+    """The melodic line of a Chorale or array: the `voice` column, or the only sung one."""
+    grid = melody.grid if isinstance(melody, Chorale) else np.asarray(melody)
+    if grid.ndim == 1:
+        line = grid
+    else:
+        sung = [v for v in range(grid.shape[1]) if (grid[:, v] != REST).any()]
+        column = VOICES.index(voice) if VOICES.index(voice) in sung or len(sung) != 1 else sung[0]
+        line = grid[:, column]
+    line = np.asarray(line)
+    notes = np.flatnonzero(line != REST)
+    if not notes.size:
+        raise ChoraleError(f"the melody has no notes in the {voice}")
+    return line[notes[0]: notes[-1] + 1].astype(np.int32)
+
+
+# ---------------------------------------------------------------------------- train / evaluate
+def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = None,
+          batch_size: int | None = None, learning_rate: float | None = None, augment: bool | None = None,
+          seed: int | None = None, options: dict | None = None, resume: bool = False, force: bool = False,
+          distribute: str | None = None, verbose=None) -> Model:
+    """Train a chorale model into the run folder `out` (default: a new folder under
+    outputs/models/) and return it, ready to generate. `model.card` holds the recipe and
+    the metrics. None means the architecture's default (see `chorale train --help`)."""
+    from chorale.model.train import train as run_training
+
+    if resume and out is None:
+        raise ChoraleError("resume needs the run folder to continue (out=...)")
+    out = Path(out) if out is not None else Path(defaults.RUNS) / f"{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
+    seed = None if seed is None else _seed(seed)
+    run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                 augment=augment, seed=seed, options=options, resume=resume, force=force, distribute=distribute,
+                 verbose=verbose)
+    return Model(out)
+
+
+def evaluate(model=None, *, data=None, split: str = defaults.SPLIT) -> dict:
+    """Next-token NLL (nats per token) and accuracy of a run folder's model (default: the
+    bundled one) on a dataset split: {"windowed": ..., "whole": ...} plus what was scored."""
+    from chorale.io.files import bundled
+    from chorale.model.evaluate import evaluate as run_evaluation
+
+    model = model.path if isinstance(model, Model) else model if model is not None else bundled("model")
+    return run_evaluation(model, data, split)
