@@ -140,10 +140,12 @@ class Model:
         line, shift = fit_range(line, low, high, voice)
         result = harmonize(self.sampler, self.vocab, line, voice, self.card["voice_ranges"], candidates, seed,
                            temperature, voice_leading, progress=_reporting(progress, len(line) * N_VOICES - 1))
+        from chorale.music import voice_leading_faults
+
         chosen = result.chosen
         return Chorale(result.grid, title=title or f"{name} (harmonized)",
                        details={"seed": seed + chosen, "candidate": chosen, "candidates": candidates, "shift": shift,
-                                "errors": int(result.errors[chosen]), "loglik": float(result.logliks[chosen])})
+                                "faults": voice_leading_faults(result.grid), "loglik": float(result.logliks[chosen])})
 
     # ------------------------------------------------------------------ score
     def score(self, piece) -> dict:

@@ -473,6 +473,16 @@ def forecast_synthetic(task, models, epochs, seed, n_series, uncertainty, dropou
         click.echo(f"Wrote {plot}")
 
 
+def _fixed(values, significant: int = 5):
+    """A formatter giving every number of a table the same decimals: `significant` digits
+    for the largest, so columns line up and compare at a glance."""
+    import math
+
+    finite = [abs(v) for v in values if math.isfinite(v) and v]
+    decimals = max(0, significant - 1 - math.floor(math.log10(max(finite)))) if finite else significant - 1
+    return lambda v: f"{v:.{decimals}f}"
+
+
 @forecast.command("csv", short_help="Backtest and forecast a series from a CSV file.")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--column", required=True, help="The column to forecast.")
@@ -508,11 +518,13 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
                f"({result['parameters']} parameters, {result['epochs_run']} epochs)")
     click.echo(f"Backtest on the test part ({result['test_windows']} windows):")
     click.echo(f"  {'model':<26}{'MSE':>12}{'MAE':>12}")
+    scores = _fixed([v for s in result["backtest"].values() for v in s.values()])
     for name, s in result["backtest"].items():
-        click.echo(f"  {name:<26}{s['mse']:>12.5g}{s['mae']:>12.5g}")
+        click.echo(f"  {name:<26}{scores(s['mse']):>12}{scores(s['mae']):>12}")
     band = f", band ±2 std over {uncertainty} MC dropout passes" if uncertainty else ""
     click.echo(f"Forecast of the next {horizon} steps{band}:")
-    click.echo(result["forecast"].to_string(index=False, float_format=lambda v: f"{v:.5g}"))
+    numbers = result["forecast"].select_dtypes("number")
+    click.echo(result["forecast"].to_string(index=False, float_format=_fixed(numbers.to_numpy().ravel())))
     if out:
         with atomic_write(out, newline="") as f:
             result["forecast"].to_csv(f, index=False)
@@ -557,6 +569,7 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
     from chorale.api import _seed, load_model
     from chorale.encoding import VOICES, note_name
     from chorale.io.render import check_outputs
+    from chorale.music import describe_faults
 
     _check_out(out)
     outputs = _outputs(out, dict(wav=wav, png=png, musicxml=musicxml, sheet=sheet))
@@ -573,7 +586,7 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
                    f"the model's {voice} range {note_name(low)}..{note_name(high)}.")
     _write(piece, outputs, title=title, tempo=tempo, program=program, force=force)
     click.echo(f"  {piece.steps} steps, candidate {d['candidate'] + 1} of {candidates} (seed {d['seed']}): "
-               f"{d['errors']} voice-leading errors, mean log-likelihood {d['loglik']:.3f} nats per sampled note")
+               f"{describe_faults(d['faults'])}, mean log-likelihood {d['loglik']:.3f} nats per sampled note")
 
 
 def main():

@@ -102,6 +102,12 @@ def runs(line) -> list[tuple[int, int, int]]:
     return [(int(s), int(e), int(line[s])) for s, e in zip(starts, ends)]
 
 
+def is_pitch(values) -> np.ndarray:
+    """Whether each value is a rest or a MIDI pitch the grid may hold: the one pitch rule."""
+    values = np.asarray(values)
+    return (values == REST) | ((values >= MIDI_LOW) & (values <= MIDI_HIGH))
+
+
 def check_grid(grid) -> np.ndarray:
     """`grid` as int32 if it is a (steps, 4) array of rests and MIDI pitches, else a ChoraleError."""
     grid = np.asarray(grid)
@@ -110,7 +116,7 @@ def check_grid(grid) -> np.ndarray:
     if not np.issubdtype(grid.dtype, np.integer):
         if not np.issubdtype(grid.dtype, np.number) or not np.all(np.isfinite(grid)) or np.any(grid % 1):
             raise ChoraleError("a chorale's pitches must be whole MIDI note numbers")
-    bad = (grid != REST) & ((grid < MIDI_LOW) | (grid > MIDI_HIGH))
+    bad = ~is_pitch(grid)
     if bad.any():
         step, voice = np.argwhere(bad)[0]
         raise ChoraleError(f"{VOICES[voice]} pitch {grid[step, voice]} at step {step} is outside {MIDI_LOW}..{MIDI_HIGH}")

@@ -146,12 +146,36 @@ def _chord_faults(grid) -> dict:
     return {"chords": len(chords), "crossings": int(crossed.sum()), "spacing": int(wide.sum())}
 
 
+VOICE_LEADING_FAULTS = {  # what harmonize minimizes over its candidates, and how a person says each
+    "parallel_fifths": ("parallel fifth", "parallel fifths"),
+    "parallel_octaves": ("parallel octave", "parallel octaves"),
+    "hidden_fifths": ("hidden fifth", "hidden fifths"),
+    "hidden_octaves": ("hidden octave", "hidden octaves"),
+    "crossings": ("voice crossing", "voice crossings"),
+    "spacing": ("spacing error", "spacing errors"),
+}
+
+
+def voice_leading_faults(grid) -> dict[str, int]:
+    """Counts of each kind in VOICE_LEADING_FAULTS: parallel and hidden fifths and octaves,
+    crossed chords and chords spaced wider than an octave between upper voices."""
+    counts = {**_motion(np.asarray(grid)), **_chord_faults(np.asarray(grid))}
+    return {kind: counts[kind] for kind in VOICE_LEADING_FAULTS}
+
+
 def voice_leading_errors(grid) -> int:
-    """Parallel and hidden fifths and octaves, crossed chords and spacing errors, all together:
-    what harmonize minimizes over its candidates."""
-    motion, faults = _motion(np.asarray(grid)), _chord_faults(np.asarray(grid))
-    return (motion["parallel_fifths"] + motion["parallel_octaves"] + motion["hidden_fifths"]
-            + motion["hidden_octaves"] + faults["crossings"] + faults["spacing"])
+    """All voice-leading faults together."""
+    return sum(voice_leading_faults(grid).values())
+
+
+def describe_faults(faults: dict[str, int]) -> str:
+    """'no voice-leading errors', '1 voice-leading error (1 spacing error)', '11 voice-leading
+    errors (9 voice crossings, 2 spacing errors)'."""
+    total = sum(faults.values())
+    if not total:
+        return "no voice-leading errors"
+    kinds = ", ".join(f"{n} {VOICE_LEADING_FAULTS[k][n != 1]}" for k, n in faults.items() if n)
+    return f"{total} voice-leading error{'s' if total != 1 else ''} ({kinds})"
 
 
 @functools.lru_cache(maxsize=1)

@@ -116,12 +116,13 @@ class Chorale:
 
 
 def load(path, *, part: str | int | None = None, title: str | None = None) -> Chorale:
-    """A Chorale from a MIDI (.mid), MusicXML (.musicxml .xml .mxl) or JSB-style CSV file.
+    """A Chorale from a MIDI (.mid), MusicXML (.musicxml .xml .mxl) or JSB-style CSV file,
+    titled as the MIDI file says (else by the file's name).
 
     `part` picks one part or track (a 0-based number or a name) as a one-voice melody in
     the soprano, e.g. to harmonize it; by default every voice is read.
     """
-    from chorale.io.midi import read_grid, read_melody
+    from chorale.io.midi import read_grid, read_melody, read_title
 
     if part is None:
         grid = read_grid(path)
@@ -129,4 +130,4 @@ def load(path, *, part: str | int | None = None, title: str | None = None) -> Ch
         melody = read_melody(path, part, single_line=True)
         grid = np.zeros((len(melody), N_VOICES), np.int32)
         grid[:, 0] = melody
-    return Chorale(grid, title=title or Path(path).stem)
+    return Chorale(grid, title=title or read_title(path) or Path(path).stem)

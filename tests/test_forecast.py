@@ -146,7 +146,10 @@ def test_csv_forecaster_on_a_short_known_series(tmp_path):
     S = windows(values, 51, 60, 8, 3)
     assert len(S) == 7 and f"({len(S)} windows)" in result.output
     naive = np.mean((S[:, 8:] - S[:, 7:8]) ** 2)
-    assert f"{naive:.5g}" in result.output
+    rows = result.output.split("MAE\n")[1].split("Forecast")[0].strip().splitlines()
+    scores = [cell for row in rows for cell in row.split()[-2:]]
+    assert float(rows[0].split()[-2]) == pytest.approx(naive, rel=1e-4)
+    assert len({len(cell.split(".")[1]) for cell in scores}) == 1  # every score with the same decimals
     assert np.allclose(seasonal_naive(S, 8, 3, 4), S[:, 8:] - 8)
     assert "64" in result.output.split("seasonal-naive (P=4)")[1].split()[0]
     table = pd.read_csv(out)
@@ -204,3 +207,13 @@ def test_csv_outputs_are_not_overwritten_without_force(tmp_path):
                  "--model", "naive", "--out", tmp_path / "f.csv", "--force")
     assert forced.exit_code == 0, forced.output
     assert pd.read_csv(tmp_path / "f.csv")["forecast"].tolist() == [1.0, 1.0]
+
+
+def test_no_band_columns_without_uncertainty(tmp_path):
+    path = write(tmp_path, "y\n" + "\n".join(str(i % 7) for i in range(60)) + "\n")
+    out = tmp_path / "f.csv"
+    result = run("forecast", "csv", path, "--column", "y", "--window", 8, "--horizon", 3, "--model", "naive",
+                 "--uncertainty", 0, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert list(pd.read_csv(out).columns) == ["step", "forecast"]
+    assert "lower" not in result.output

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST, VOICES
+from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST, VOICES, is_pitch
 from chorale.io.files import atomic_write, bundled
 
 SPLITS = ("train", "valid", "test")
@@ -76,7 +76,7 @@ def parse_csv(text: str, name: str) -> np.ndarray:
         notes = None
     if notes is None or notes.shape[1] != N_VOICES:
         _raise_first_bad_cell(body, name)  # slow path, only to say exactly what is wrong
-    bad = (notes != REST) & ((notes < MIDI_LOW) | (notes > MIDI_HIGH))
+    bad = ~is_pitch(notes)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise ChoraleError(

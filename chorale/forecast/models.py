@@ -17,10 +17,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import keras
 import numpy as np
 
 from chorale import ChoraleError
+from chorale.backend import keras
 from chorale.forecast import AHEAD_MODELS, MODELS, NEXT_MODELS
 
 N_STEPS = 50

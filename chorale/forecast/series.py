@@ -180,7 +180,7 @@ def forecast_series(series: Series, model: str = "gru", window: int = 50,
                     seed: int = 42, samples: int = 100, dropout: float = 0.1,
                     patience: int = 5, verbose: int = 0) -> dict:
     """Backtest `model` on the test part and forecast the next H steps."""
-    import keras
+    from chorale.backend import keras
 
     from chorale.forecast.models import MODELS, naive_forecast, train
 
@@ -225,8 +225,8 @@ def forecast_series(series: Series, model: str = "gru", window: int = 50,
     else:
         m, s = f.predict(last), np.zeros((1, horizon))
     m, s = (m[0] + scaled[-1]) * std + mean, s[0] * std
-    table = pd.DataFrame({series.time_name: future_times(series, horizon), "forecast": m,
-                          "lower": m - 2 * s, "upper": m + 2 * s})
+    table = pd.DataFrame({series.time_name: future_times(series, horizon), "forecast": m}
+                         | ({"lower": m - 2 * s, "upper": m + 2 * s} if samples else {}))
     return {"model": model, "window": window, "horizon": horizon, "n": n,
             "split": [n_train, n_valid, n - n_train - n_valid], "epochs_run":
             len(f.history.get("loss", [])), "test_windows": len(S["test"]),

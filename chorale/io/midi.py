@@ -231,6 +231,18 @@ def _where(step: int, steps_per_bar: int) -> str:
     return f"bar {bar + 1}, beat {rest // STEPS_PER_QUARTER + 1} (16th step {step})"
 
 
+def read_title(path) -> str | None:
+    """The title a MIDI file carries (its first track's name, as `to_midi` writes it), if any."""
+    path = Path(path)
+    if path.suffix.lower() not in MIDI_SUFFIXES:
+        return None
+    try:
+        first = mido.MidiFile(path).tracks[0]
+    except (OSError, ValueError, EOFError, IndexError, KeyError):  # read_grid says what is wrong
+        return None
+    return next((m.name.strip() for m in first if m.type == "track_name" and m.name.strip()), None)
+
+
 def read_grid(path) -> np.ndarray:
     """A (steps, 4) pitch grid from a .mid/.midi, .musicxml/.xml/.mxl or JSB-style .csv file."""
     path = Path(path)

@@ -251,12 +251,20 @@ def _musescore() -> str | None:
     return next((found for name in MUSESCORE if (found := shutil.which(name))), None)
 
 
+SHEET_STAFF_MM = 5.6  # 40 tenths (a staff's height) in mm: 80% of music21's 7, so 16 bars fit one page
+
+
 def write_sheet(path, grid, style: Style) -> str:
-    """Engrave with MuseScore to PDF, or to PNG with the pages stacked into one picture."""
+    """Engrave with MuseScore to PDF, or to PNG with the pages stacked into one picture. The
+    staves are engraved at 80% of the usual size, so a 16-bar chorale fits on one page."""
+    import re
+
     path, musescore = Path(path), _musescore()
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder) / "score.musicxml", Path(folder) / f"score{path.suffix.lower()}"
         write_musicxml(source, grid, style)
+        source.write_text(re.sub(r"<millimeters>[0-9.]+</millimeters>", f"<millimeters>{SHEET_STAFF_MM}</millimeters>",
+                                 source.read_text(encoding="utf-8"), count=1), encoding="utf-8")
         command = [musescore, "-o", str(target), str(source)] + (["-r", "200"] if target.suffix == ".png" else [])
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
         result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)

@@ -10,8 +10,9 @@ token at a time (Fast WaveNet queues, carried recurrent state).
 
 from __future__ import annotations
 
-import keras
-from keras import layers, ops
+from chorale.backend import keras
+
+layers, ops = keras.layers, keras.ops
 
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary

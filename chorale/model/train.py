@@ -18,10 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from chorale import ChoraleError, __version__
+from chorale.backend import keras
 from chorale.data.loader import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
@@ -87,7 +87,7 @@ def encode_all(vocab: Vocabulary, chorales) -> list[np.ndarray]:
 def strategy_for(distribute: str | None):
     """None: the default strategy; "mirrored": all local devices, or all workers when
     TF_CONFIG is set."""
-    import tensorflow as tf
+    from chorale.backend import tensorflow as tf
 
     if distribute in (None, "none"):
         return tf.distribute.get_strategy()
@@ -150,7 +150,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
           distribute=None, verbose=None, patience=PATIENCE) -> dict:
     """Train (or resume) a run in folder `out`; return its card. None means the arch's default
     (or, with resume, the stored value; a different explicit value is an error)."""
-    import tensorflow as tf
+    from chorale.backend import tensorflow as tf
 
     from chorale.model.networks import BACKBONES, build_chorale_model
 

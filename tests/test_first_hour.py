@@ -1,0 +1,68 @@
+"""What a new user meets in the first hour (issue 15): quiet TensorFlow, the bundled model
+everywhere, errors before slow imports, messages that say what they mean."""
+
+import re
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from chorale.cli import cli
+from chorale.io.files import bundled
+from chorale.music import describe_faults, voice_leading_faults
+
+CHORALE = bundled("chorales") / "test" / "chorale_004.csv"
+
+
+def python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+
+
+def test_tensorflow_loads_without_its_cpp_notes():
+    done = python("import chorale.backend")
+    assert done.returncode == 0 and done.stderr == ""
+
+
+def test_a_wrong_model_folder_is_said_before_tensorflow_loads():
+    done = python("import sys; from click.testing import CliRunner; from chorale.cli import cli; "
+                  "r = CliRunner().invoke(cli, ['evaluate', '--model', 'nothere']); "
+                  "print(r.exit_code, 'tensorflow' in sys.modules, r.output.strip())")
+    assert done.stdout.strip().split(maxsplit=2) == ["1", "False", "Error: nothere: no such model folder"]
+
+
+def test_evaluate_defaults_to_the_bundled_model():
+    result = CliRunner().invoke(cli, ["evaluate", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"model": "' + str(bundled("model")) in result.output
+
+
+def test_every_command_has_a_short_help_that_is_not_cut():
+    for args in ([], ["data"], ["forecast"]):
+        listing = CliRunner().invoke(cli, [*args, "--help"]).output.split("Commands:")[1]
+        assert "..." not in listing, listing
+
+
+def test_voice_leading_faults_are_named_and_counted():
+    assert describe_faults(dict.fromkeys(voice_leading_faults([[60, 55, 52, 48]]), 0)) == "no voice-leading errors"
+    crossed = [[60, 64, 55, 48]] * 2 + [[62, 65, 55, 48]] * 2  # alto above soprano, in both chords
+    faults = voice_leading_faults(crossed)
+    assert faults == {**dict.fromkeys(faults, 0), "crossings": 2}
+    assert describe_faults(faults) == "2 voice-leading errors (2 voice crossings)"
+    assert describe_faults({"spacing": 1}) == "1 voice-leading error (1 spacing error)"
+
+
+def test_harmonize_says_which_voice_leading_errors(tmp_path):
+    result = CliRunner().invoke(cli, ["harmonize", str(CHORALE), "--seed", "1", "--candidates", "2",
+                                      "--out", str(tmp_path / "h.mid")])
+    assert result.exit_code == 0, result.output
+    said = result.output.splitlines()[-1]
+    assert re.search(r"\): (no voice-leading errors|1 voice-leading error \(|\d+ voice-leading errors \()", said), said
+
+
+def test_the_default_primer_is_shortened_for_a_short_piece(tmp_path):
+    result = CliRunner().invoke(cli, ["generate", "--length", "16", "--seed", "1", "--out", str(tmp_path / "s.csv")])
+    assert result.exit_code == 0, result.output
+    assert sum(1 for _ in open(tmp_path / "s.csv")) == 17
+    too_long = CliRunner().invoke(cli, ["generate", "--length", "16", "--primer", "test:1",
+                                        "--out", str(tmp_path / "t.csv")])
+    assert too_long.exit_code == 1 and "more than the 16 requested" in too_long.output
