@@ -270,8 +270,16 @@ def _annotated(found: dict[str, list[Chorale]], manifest: str | None, name: str)
     return {split: [_with_row(c, split, rows, name) for c in chorales] for split, chorales in found.items()}
 
 
+def annotated(chorales: list[Chorale], manifest: Path | None) -> list[Chorale]:
+    """`chorales` (of any file type) with the fermatas and keys that the manifest file, if it
+    exists, lists for their file names."""
+    if manifest is None or not manifest.is_file():
+        return chorales
+    return _annotated({"all": chorales}, _read_text(manifest), str(manifest))["all"]
+
+
 def _with_row(c: Chorale, split: str, rows: dict, name: str) -> Chorale:
-    chorale_id = posixpath.basename(c.name).removesuffix(".csv")
+    chorale_id = Path(c.name).stem
     # A file name may recur in several splits: a row with a split applies to that one only.
     listed = [(line, row) for line, row in rows.get(chorale_id, [])
               if split not in SPLITS or row.get("split", "") in ("", split)]
