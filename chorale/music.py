@@ -187,16 +187,16 @@ def form(grid, fermatas=None, key: str | None = None) -> dict:
     opening, closing = best_key(grid[:FORM_SPAN]), best_key(grid[-FORM_SPAN:])
     spans = opening is not None and closing is not None
     bass = grid[:, -1][grid[:, -1] != REST]
-    piece = parse_key(key) if key else (best_key(grid) or (None,))[:2]
     under = [grid[r, -1] for r in (fermatas or ()) if grid[r, -1] != REST]
+    tonic = (parse_key(key) if key else best_key(grid))[0] if under else None  # something sings
     return {
         "key_spans": int(spans),
         "closing_key": int(spans and signature(*opening[:2]) == signature(*closing[:2])),
         "key_drift": fifths_apart(opening[:2], closing[:2]) if spans else 0,
         "final_bass": int(bass.size > 0 and opening is not None),
         "final_bass_tonic": int(bass.size > 0 and opening is not None and bass[-1] % 12 == opening[0]),
-        "fermata_chords": len(under) if piece[0] is not None else 0,
-        "fermata_cadences": sum((b - piece[0]) % 12 in CADENCE_DEGREES for b in under) if piece[0] is not None else 0,
+        "fermata_chords": len(under),
+        "fermata_cadences": sum((b - tonic) % 12 in CADENCE_DEGREES for b in under),
     }
 
 
@@ -304,7 +304,7 @@ def read_groups(paths) -> dict:
     from pathlib import Path
 
     from chorale import ChoraleError
-    from chorale.data.loader import Chorale, annotated
+    from chorale.data.loader import Chorale, with_manifest
     from chorale.io.midi import read_grid
 
     groups: dict[str, list] = {}
@@ -320,7 +320,7 @@ def read_groups(paths) -> dict:
             manifests[title] = path / "manifest.csv"
         else:
             groups.setdefault("files", []).append(path)
-    return {title: annotated([Chorale(str(p), read_grid(p)) for p in files], manifests.get(title))
+    return {title: with_manifest([Chorale(str(p), read_grid(p)) for p in files], manifests.get(title))
             for title, files in groups.items()}
 
 

@@ -278,7 +278,7 @@ def _annotated(found: dict[str, list[Chorale]], manifest: str | None, name: str)
     return {split: [_with_row(c, split, rows, name) for c in chorales] for split, chorales in found.items()}
 
 
-def annotated(chorales: list[Chorale], manifest: Path | None) -> list[Chorale]:
+def with_manifest(chorales: list[Chorale], manifest: Path | None) -> list[Chorale]:
     """`chorales` (of any file type) with the fermatas and keys that the manifest file, if it
     exists, lists for their file names."""
     if manifest is None or not manifest.is_file():
