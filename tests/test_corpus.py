@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 pytest.importorskip("music21")
-from music21 import chord, meter, note, stream  # noqa: E402
+from music21 import chord, expressions, meter, note, stream  # noqa: E402
 
 from chorale import ChoraleError
 from chorale.data import corpus  # noqa: E402
@@ -32,6 +32,20 @@ def test_three_four_chorale_without_instruments():
     assert grid[0].tolist() == [67, 62, 59, 43]
     low, high = grid.min(axis=0), grid.max(axis=0)
     assert (low[:-1] > low[1:]).all() and (high[:-1] > high[1:]).all()  # S > A > T > B ranges
+
+
+def test_fermatas_are_the_rows_where_the_soprano_fermata_chords_start():
+    # bwv269 (3/4, one-beat pickup): soprano fermatas on the downbeats of bars 4, 7, 10, 14,
+    # 18 and 21 (music21's measure numbers); row = 4 pickup rows + 12 per bar before it.
+    piece = corpus.convert("bach/bwv269.mxl")
+    assert piece.fermatas == tuple(4 + 12 * (bar - 1) for bar in (4, 7, 10, 14, 18, 21))
+    assert piece.fermatas == (40, 76, 112, 160, 208, 244)
+    # bwv10.7: the last fermata note is tied over the barline; the chord under it starts at
+    # the downbeat, where the bass arrives on G2.
+    piece = corpus.convert("bach/bwv10.7.mxl")
+    assert piece.fermatas == (64, 128, 208, 336)
+    assert piece.notes[335, 3] == 55 and piece.notes[336].tolist() == [67, 62, 59, 43]
+    assert corpus.convert("bach/bwv1.6.mxl").fermatas == ()  # the score marks none
 
 
 def _part(name, *elements):
@@ -60,6 +74,29 @@ def test_voices_by_first_word_of_the_part_name_and_sampling_rules():
     assert grid[:, 0].tolist() == [72] * 4 + [76] * 4 + [0] * 8  # grace note dropped, rest is 0
     assert grid[:4, 1].tolist() == [69, 69, 71, 72]  # the note sounding at each 16th
     assert set(grid[:, 2]) == {55} and set(grid[:, 3]) == {36}  # chord: top, bass: bottom
+
+
+def _held(pitch, fermata=False):
+    n = note.Note(pitch, quarterLength=2)
+    if fermata:
+        n.expressions.append(expressions.Fermata())
+    return n
+
+
+def test_fermatas_fall_back_to_any_voice_and_count_from_the_first_sung_row():
+    intro = note.Rest(quarterLength=4)  # an instrumental bar before the voices: cut from the grid
+    score = _score(
+        _part("Soprano", intro, _held("C5"), _held("D5")),
+        _part("Alto", note.Rest(quarterLength=4), _held("G4", fermata=True), _held("A4")),
+        _part("Tenor", note.Rest(quarterLength=4), _held("E4"), _held("F4", fermata=True)),
+        _part("Bass", note.Rest(quarterLength=4), _held("C3"), _held("D3")),
+    )
+    parts = corpus.voice_parts(score)
+    grid, first_row = corpus._grid(parts)
+    assert first_row == 16 and len(grid) == 16
+    assert corpus.fermatas(parts, first_row, len(grid)) == (0, 8)
+    parts[0].flatten().notes[1].expressions.append(expressions.Fermata())
+    assert corpus.fermatas(parts, first_row, len(grid)) == (8,)  # the soprano's win
 
 
 def test_five_voice_and_keyboard_scores_are_skipped_with_a_reason():
@@ -112,8 +149,10 @@ def test_committed_dataset_matches_the_builder():
                    "bach/bwv328.mxl"):
         row = manifest[source]
         committed = read_csv(folder / row["split"] / f"{row['id']}.csv")
-        assert np.array_equal(corpus.chorale_grid(source), committed), source
+        piece = corpus.convert(source)
+        assert np.array_equal(piece.notes, committed), source
         assert int(row["steps"]) == len(committed)
+        assert row["fermatas"] == " ".join(map(str, piece.fermatas)) and row["key"] == piece.key
 
 
 def test_build_writes_the_jsb_layout_and_a_manifest(tmp_path):
@@ -124,7 +163,10 @@ def test_build_writes_the_jsb_layout_and_a_manifest(tmp_path):
     dataset = load(out)
     assert sum(len(c) for c in dataset.splits.values()) == 3
     header = dataset.manifest.splitlines()[0]
-    assert header == "id,split,bwv,title,key,time_signature,steps,source"
+    assert header == "id,split,bwv,title,key,time_signature,steps,source,fermatas"
+    first = dataset["valid"][0]  # bwv1.6: its score marks no fermatas
+    assert (first.key, first.fermatas) == ("F major", None)
+    assert [c.fermatas for c in dataset["train"]] == [(28, 60, 92, 124, 164), (28, 60, 92, 124)]
     assert [p.name for p in tmp_path.iterdir()] == ["set"]  # no staging folder left behind
     with pytest.raises(ChoraleError, match=str(out)):
         corpus.build(out, limit=1, jobs=1)

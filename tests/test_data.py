@@ -183,3 +183,61 @@ def test_vocabulary_round_trip_and_range():
         vocab.encode(np.array([[90, 60, 60, 60]]))
     assert Vocabulary.fit([GRID]) == Vocabulary(55, 75)
     assert Vocabulary.from_dict(vocab.to_dict()) == vocab
+
+
+MANIFEST = "id,split,key,fermatas\nchorale_000,train,D minor,0 2\nchorale_001,train,Bb,\n"
+
+
+def test_manifest_gives_fermatas_and_keys(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    plain = load(root)["train"][0]
+    assert (plain.fermatas, plain.key) == (None, None)  # no manifest: unknown, still loads
+    (root / "manifest.csv").write_text(MANIFEST)
+    train = load(root)["train"]
+    assert [(c.fermatas, c.key) for c in train] == [((0, 2), "D minor"), (None, "Bb major"), (None, None)]
+    assert load(root)["test"][0].fermatas is None  # chorale_000 is listed for train only
+
+
+def test_manifest_in_an_archive_and_a_manifest_without_fermatas(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    (root / "manifest.csv").write_text("id,key\nchorale_002,e minor\n")
+    assert [(c.fermatas, c.key) for c in load(root)["train"]] == [(None, None), (None, None), (None, "E minor")]
+    (root / "manifest.csv").write_text(MANIFEST)
+    archive = tmp_path / "ds.tgz"
+    with tarfile.open(archive, "w:gz") as t:
+        t.add(root, arcname="")
+    assert load(archive)["train"][0].fermatas == (0, 2)
+
+
+@pytest.mark.parametrize("cell, message", [
+    ("0 4", "fermata at row 4 is past the chorale's end \\(4 rows\\)"),
+    ("2 1", "fermata rows must increase, got 2 then 1"),
+    ("1 1", "fermata rows must increase, got 1 then 1"),
+    ("1.5", "fermata '1.5' is not a grid row"),
+    ("-1", "fermata '-1' is not a grid row"),
+])
+def test_bad_fermatas_name_the_manifest_line_and_chorale(tmp_path, cell, message):
+    root = make_dataset(tmp_path / "ds")
+    (root / "manifest.csv").write_text(f"id,split,fermatas\nchorale_000,test,\nchorale_000,train,{cell}\n")
+    with pytest.raises(ChoraleError, match=f"manifest.csv: line 3 \\(chorale_000\\): {message}") as e:
+        load(root)
+    assert "\n" not in str(e.value)
+
+
+def test_bad_manifest_key_and_missing_id_column(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    (root / "manifest.csv").write_text("id,key\nchorale_001,H moll\n")
+    with pytest.raises(ChoraleError, match="line 2 \\(chorale_001\\): unknown key 'H moll'"):
+        load(root)
+    (root / "manifest.csv").write_text("name,key\nchorale_001,D\n")
+    with pytest.raises(ChoraleError, match="manifest.csv: no 'id' column to say which chorale"):
+        load(root)
+    (root / "manifest.csv").write_text("name,notes\nchorale_001,my favourite\n")  # not ours to read
+    assert load(root)["train"][1].key is None
+
+
+def test_bundled_dataset_has_fermatas_and_keys():
+    test = load()["test"]
+    assert all(c.key for c in test)
+    known = [c.fermatas for c in test if c.fermatas is not None]
+    assert len(known) >= len(test) - 2 and 5 < np.mean([len(f) for f in known]) < 8

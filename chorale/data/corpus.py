@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.data.loader import SPLITS, write_csv
+from chorale.data.loader import SPLITS, format_fermatas, write_csv
 from chorale.encoding import N_VOICES, REST, STEPS_PER_QUARTER, VOICES
 
 SPLIT_PERCENT = {"train": 60, "valid": 20, "test": 20}
-MANIFEST_COLUMNS = ("id", "split", "bwv", "title", "key", "time_signature", "steps", "source")
+MANIFEST_COLUMNS = ("id", "split", "bwv", "title", "key", "time_signature", "steps", "source", "fermatas")
 SCORE_SUFFIXES = (".mxl", ".xml")  # the .krn files copy .mxl ones; .rntxt files are analyses
 # Chorales sharing this share of soprano n-grams are twins: above 0.2 the pairs in the
 # corpus are the same hymn tune (other text, cantata or harmonization); below, unrelated.
@@ -47,6 +47,7 @@ class Piece:
     notes: np.ndarray  # (steps, 4)
     key: str
     time_signature: str
+    fermatas: tuple[int, ...] = ()  # grid rows where a chord under a fermata starts
 
     @property
     def bwv(self) -> str:
@@ -111,8 +112,11 @@ def _sample(part, steps: int, lowest: bool) -> np.ndarray:
 def chorale_grid(score_or_path) -> np.ndarray:
     """(steps, 4) MIDI pitches of a four-part chorale; a pickup starts at row 0, repeats
     are not expanded and the final chord is held to complete the last bar."""
-    score = _parse(score_or_path)
-    parts = voice_parts(score)
+    return _grid(voice_parts(_parse(score_or_path)))[0]
+
+
+def _grid(parts) -> tuple[np.ndarray, int]:
+    """The grid of `chorale_grid` and the score's row (in 16ths) that became its row 0."""
     steps = math.ceil(max(part.highestTime for part in parts) * STEPS_PER_QUARTER)
     grid = np.stack([_sample(p, steps, lowest=(v == N_VOICES - 1)) for v, p in enumerate(parts)], axis=1)
     sung = np.flatnonzero((grid != REST).any(axis=1))
@@ -129,7 +133,23 @@ def chorale_grid(score_or_path) -> np.ndarray:
     bar_end = bars[-1].offset + bars[-1].barDuration.quarterLength if bars else end
     grid = grid[sung[0]:sung[-1] + 1]
     hold = max(0, round((bar_end - end) * STEPS_PER_QUARTER))
-    return np.concatenate([grid, np.repeat(grid[-1:], hold, axis=0)])
+    return np.concatenate([grid, np.repeat(grid[-1:], hold, axis=0)]), int(sung[0])
+
+
+def fermatas(parts, first_row: int, steps: int) -> tuple[int, ...]:
+    """Grid rows where a note with a fermata starts: the soprano's, or where the soprano
+    has none, any voice's. That is the chord under the fermata even when the note is tied
+    over from before (the other voices arrive with the downbeat). `first_row` is the
+    score's row that became row 0."""
+    from music21.expressions import Fermata
+
+    for voices in (parts[:1], parts):
+        rows = {math.ceil(n.offset * STEPS_PER_QUARTER) - first_row
+                for part in voices for n in part.flatten().notes
+                if not n.duration.isGrace and any(isinstance(e, Fermata) for e in n.expressions)}
+        if rows:
+            return tuple(sorted(r for r in rows if 0 <= r < steps))
+    return ()
 
 
 def _parse(score_or_path):
@@ -167,11 +187,12 @@ def convert(source: str) -> Piece | str:
 
     score = _parse(source)
     try:
-        notes = chorale_grid(score)
+        parts = voice_parts(score)
+        notes, first_row = _grid(parts)
     except NotAFourPartChorale as e:
         return str(e)
     meters = dict.fromkeys(t.ratioString for t in score.recurse().getElementsByClass(meter.TimeSignature))
-    return Piece(source, notes, _key_name(score), " ".join(meters))
+    return Piece(source, notes, _key_name(score), " ".join(meters), fermatas(parts, first_row, len(notes)))
 
 
 def melody_ngrams(notes: np.ndarray) -> frozenset:
@@ -260,7 +281,7 @@ def _write(folder: Path, pieces: list[Piece]) -> None:
         (folder / split).mkdir(exist_ok=True)
         write_csv(folder / split / f"{name}.csv", piece.notes)
         rows.append((name, split, piece.bwv, _title(piece.bwv, known_titles), piece.key, piece.time_signature,
-                     len(piece.notes), piece.source))
+                     len(piece.notes), piece.source, format_fermatas(piece.fermatas)))
     with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([MANIFEST_COLUMNS, *rows])
 

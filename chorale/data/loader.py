@@ -2,13 +2,16 @@
 
 A dataset is a folder with train/, valid/ and test/ subfolders of `chorale_NNN.csv` files
 (header `note0,note1,note2,note3`, one row per 16th note, MIDI pitch or 0 for a rest),
-optionally with a `manifest.csv`. `load` also reads one split folder, one CSV, or a
-`.tgz`/`.tar.gz`/`.zip` archive of that layout, and validates everything strictly: a
-bad file is reported with its name, line, column and value.
+optionally with a `manifest.csv` (one row per chorale: `id` = the file name without
+`.csv`, and optional `key` and `fermatas` columns; see docs/dataset.md). `load` also reads
+one split folder, one CSV, or a `.tgz`/`.tar.gz`/`.zip` archive of that layout, and
+validates everything strictly: a bad file is reported with its name, line, column and value.
 """
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import hashlib
 import io
 import posixpath
@@ -22,6 +25,7 @@ import numpy as np
 from chorale import ChoraleError
 from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST, VOICES, is_pitch
 from chorale.io.files import atomic_write, bundled
+from chorale.keys import key_name, parse_key
 
 SPLITS = ("train", "valid", "test")
 HEADER = ",".join(COLUMNS)
@@ -33,6 +37,9 @@ MAX_MEMBER_BYTES = 10_000_000  # a chorale CSV is a few kB; refuse archive bombs
 class Chorale:
     name: str  # where it came from, e.g. "train/chorale_000.csv"
     notes: np.ndarray  # (steps, 4) MIDI pitches, 0 = rest
+    # From the manifest; None = unknown (e.g. the public JSB release, which has none).
+    fermatas: tuple[int, ...] | None = None  # rows where a chord under a fermata starts, increasing
+    key: str | None = None  # e.g. "D minor", as keys.key_name spells it
 
 
 @dataclass
@@ -155,16 +162,15 @@ def _load_folder(path: Path) -> Dataset:
     splits = {s: sorted((path / s).glob("*.csv")) for s in SPLITS if (path / s).is_dir()}
     if splits:
         found = {s: [Chorale(f"{s}/{f.name}", read_csv(f)) for f in files] for s, files in splits.items()}
-        manifest = path / "manifest.csv"
-        text = _read_text(manifest) if manifest.is_file() else None
     else:  # a single split folder
         files = sorted(f for f in path.glob("*.csv") if f.name != "manifest.csv")
         key = path.name if path.name in SPLITS else "all"
         found = {key: [Chorale(f.name, read_csv(f)) for f in files]}
-        text = None
     if not any(found.values()):
         raise ChoraleError(f"{path}: no chorale CSV files found (expected train/, valid/, test/ folders of CSVs)")
-    return Dataset(str(path), found, text)
+    manifest = path / "manifest.csv"
+    text = _read_text(manifest) if manifest.is_file() else None
+    return Dataset(str(path), _annotated(found, text, str(manifest)), text)
 
 
 def _archive_members(path: Path):
@@ -215,7 +221,87 @@ def _load_archive(path: Path) -> Dataset:
         found.setdefault(split, []).append(Chorale(f"{split}/{parts[-1]}", parse_csv(text, f"{path}:{name}")))
     if not found:
         raise ChoraleError(f"{path}: the archive holds no chorale CSV files")
-    return Dataset(str(path), found, manifest)
+    return Dataset(str(path), _annotated(found, manifest, f"{path}:manifest.csv"), manifest)
+
+
+def read_manifest(text: str, name: str) -> dict[str, list[tuple[int, dict[str, str]]]]:
+    """{chorale id: [(line, row), ...]} of a manifest CSV; `id` is the chorale's file name
+    without `.csv` (listed once per split it is in). Other columns are optional; a
+    manifest with neither `key` nor `fermatas` gives nothing (it may be anyone's notes)."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
+    try:
+        columns = set(reader.fieldnames or ())
+    except csv.Error as e:
+        raise ChoraleError(f"{name}: line 1: not a readable CSV ({e})") from None
+    if not columns & {"key", "fermatas"}:
+        return {}
+    if "id" not in columns:
+        raise ChoraleError(f"{name}: no 'id' column to say which chorale a key or fermatas belong to "
+                           f"(the file name without its suffix)")
+    rows: dict[str, list] = {}
+    try:
+        for row in reader:
+            rows.setdefault(row["id"], []).append((reader.line_num, row))
+    except csv.Error as e:
+        raise ChoraleError(f"{name}: line {reader.line_num}: not a readable CSV ({e})") from None
+    return rows
+
+
+def parse_fermatas(text: str, steps: int, where: str) -> tuple[int, ...] | None:
+    """A manifest's fermata cell ("4 20 36": grid rows, increasing) -> (4, 20, 36); blank ->
+    None, unknown (a score with no fermatas marked)."""
+    cells = text.split()
+    if not cells:
+        return None
+    for cell in cells:
+        if not (cell.isascii() and cell.isdigit()):
+            raise ChoraleError(f"{where}: fermata '{cell[:20]}' is not a grid row (a whole number from 0)")
+    rows = tuple(map(int, cells))
+    for a, b in zip(rows, rows[1:]):
+        if b <= a:
+            raise ChoraleError(f"{where}: fermata rows must increase, got {a} then {b}")
+    if rows[-1] >= steps:
+        raise ChoraleError(f"{where}: fermata at row {rows[-1]} is past the chorale's end ({steps} rows)")
+    return rows
+
+
+def format_fermatas(rows) -> str:
+    """The manifest cell for fermata rows: space-separated, blank when none are known."""
+    return " ".join(str(int(r)) for r in rows or ())
+
+
+def _annotated(found: dict[str, list[Chorale]], manifest: str | None, name: str) -> dict[str, list[Chorale]]:
+    """The chorales with their fermatas and key from the manifest, where it lists them."""
+    if manifest is None:
+        return found
+    rows = read_manifest(manifest, name)
+    return {split: [_with_row(c, split, rows, name) for c in chorales] for split, chorales in found.items()}
+
+
+def with_manifest(chorales: list[Chorale], manifest: Path | None) -> list[Chorale]:
+    """`chorales` (of any file type) with the fermatas and keys that the manifest file, if it
+    exists, lists for their file names."""
+    if manifest is None or not manifest.is_file():
+        return chorales
+    return _annotated({"all": chorales}, _read_text(manifest), str(manifest))["all"]
+
+
+def _with_row(c: Chorale, split: str, rows: dict, name: str) -> Chorale:
+    chorale_id = Path(c.name).stem
+    # A file name may recur in several splits: a row with a split applies to that one only.
+    listed = [(line, row) for line, row in rows.get(chorale_id, [])
+              if split not in SPLITS or row.get("split", "") in ("", split)]
+    if len(listed) > 1:
+        raise ChoraleError(f"{name}: {split}/{chorale_id} is listed {len(listed)} times")
+    if not listed:
+        return c
+    [(line, row)] = listed
+    where = f"{name}: line {line} ({chorale_id})"
+    try:
+        key = key_name(*parse_key(row["key"])) if (row.get("key") or "").strip() else None
+    except ChoraleError as e:
+        raise ChoraleError(f"{where}: {e}") from None
+    return dataclasses.replace(c, fermatas=parse_fermatas(row.get("fermatas") or "", len(c.notes), where), key=key)
 
 
 def info(dataset: Dataset) -> dict:
@@ -230,4 +316,7 @@ def info(dataset: Dataset) -> dict:
     for v, voice in enumerate(VOICES):
         sung = stacked[:, v][stacked[:, v] != REST]
         out["pitch_range"][voice] = [int(sung.min()), int(sung.max())] if sung.size else None
+    known = [len(c.fermatas) for cs in dataset.splits.values() for c in cs if c.fermatas is not None]
+    if known:
+        out["fermatas"] = {"known": len(known), "per_chorale": float(np.mean(known))}
     return out

@@ -1,0 +1,98 @@
+"""Keys: names as musicians write them, key signatures, and the key a passage is in.
+
+A key is (tonic pitch class 0..11, mode "major" or "minor"). The key of a passage is the
+best of the 24 Aarden-Essen profiles (the ones music21's `analyze("key")` uses, copied
+here so that no score has to be built) correlated with its pitch-class counts. NumPy only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+
+from chorale import ChoraleError
+from chorale.encoding import REST
+
+MODES = ("major", "minor")
+# Spellings with the fewer accidentals in the key signature (Db major, not C# major; a tie,
+# F#/Gb major and D#/Eb minor, goes to the more common one).
+MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+# music21.analysis.discrete.AardenEssen weights, from the tonic up, for major and minor.
+AARDEN_ESSEN = {
+    "major": (17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624, 8.15494,
+              0.232998, 4.95122),
+    "minor": (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621, 1.93186,
+              7.37619, 1.75623),
+}
+# One row per key, majors then minors, each rotated to its tonic; centred for correlation.
+_PROFILES = np.array([np.roll(AARDEN_ESSEN[mode], tonic) for mode in MODES for tonic in range(12)])
+_CENTRED = _PROFILES - _PROFILES.mean(axis=1, keepdims=True)
+
+_KEY = re.compile(r"""\s*(?P<letter>[a-g])
+                      \s*(?P<accidental>\#|♯|b|♭|-|-?\s*sharp|-?\s*flat)?
+                      \s*(?P<mode>m|maj|major|min|minor)?\s*""", re.IGNORECASE | re.VERBOSE)
+FORMS = "a tonic A-G, optionally #/♯/b/♭/sharp/flat, then optionally major/minor (maj/min/m): " \
+        "e.g. 'D minor', 'Dm', 'F# major', 'Bb', 'E♭ major', 'B-flat minor'"
+
+
+def parse_key(text: str) -> tuple[int, str]:
+    """'D minor', 'dm', 'F# major', 'B-flat minor', 'E♭' ... -> (tonic pitch class, mode);
+    no mode means major."""
+    found = _KEY.fullmatch(text or "")
+    if not found:
+        raise ChoraleError(f"unknown key '{text}': expected {FORMS}")
+    accidental = (found["accidental"] or "").lower()
+    shift = 1 if accidental.endswith(("#", "♯", "sharp")) else -1 if accidental else 0
+    mode = "minor" if (found["mode"] or "").lower() in ("m", "min", "minor") else "major"
+    return (LETTERS[found["letter"].upper()] + shift) % 12, mode
+
+
+def key_name(tonic: int, mode: str) -> str:
+    """(2, "minor") -> "D minor", spelled as the key signature is written (Bb major, F# minor)."""
+    if mode not in MODES or not 0 <= tonic < 12:
+        raise ValueError(f"not a key: ({tonic}, {mode!r})")
+    return f"{(MAJOR_NAMES if mode == 'major' else MINOR_NAMES)[tonic]} {mode}"
+
+
+def signature(tonic: int, mode: str) -> int:
+    """Sharps (+) or flats (-) of the key signature, -5..6; relative keys share one."""
+    major_tonic = tonic if mode == "major" else (tonic + 3) % 12
+    return (major_tonic * 7 + 5) % 12 - 5
+
+
+def fifths_apart(a: tuple[int, str], b: tuple[int, str]) -> int:
+    """Distance 0..6 between the key signatures of two keys on the circle of fifths."""
+    d = (signature(*a) - signature(*b)) % 12
+    return min(d, 12 - d)
+
+
+def pitch_class_counts(grid) -> np.ndarray:
+    """(12,) how many sung 16th steps each pitch class has, all voices together."""
+    grid = np.asarray(grid)
+    return np.bincount(grid[grid != REST] % 12, minlength=12).astype(float)
+
+
+def best_key(grid) -> tuple[int, str, float] | None:
+    """(tonic, mode, correlation) of the key profile that best fits the grid's pitch-class
+    counts (music21's `analyze("key")`, tonic, mode and correlationCoefficient); None when
+    nothing is sung."""
+    counts = pitch_class_counts(grid)
+    if not counts.any():
+        return None
+    centred = counts - counts.mean()
+    denominator = np.sqrt((_CENTRED**2).sum(axis=1) * (centred**2).sum())
+    correlations = np.divide(_CENTRED @ centred, denominator, out=np.zeros(24), where=denominator > 0)
+    best = int(np.argmax(correlations))
+    return best % 12, MODES[best // 12], float(correlations[best])
+
+
+def bach_keys(data=None) -> Counter:
+    """How many chorales of a dataset (default: the bundled one) are in each key, from its
+    manifest: Counter {(tonic, mode): count}; empty without a manifest."""
+    from chorale.data.loader import load
+
+    return Counter(parse_key(c.key) for split in load(data).splits.values() for c in split if c.key)
