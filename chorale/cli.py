@@ -178,7 +178,7 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed,
     m = card["metrics"]
     click.echo(f"Saved {out}/model.keras ({card['architecture']}, {card['parameters']:,} parameters): "
                f"best epoch {m['best_epoch']}, val loss {m['val_loss']:.4f}, val accuracy "
-               f"{m['val_accuracy']:.4f}, {card['wall_time_s']:.0f} s")
+               f"{m['val_accuracy']:.4f}, {card['wall_time_s']:.0f} s, seed {card['hyperparameters']['seed']}")
 
 
 @cli.command("evaluate")
@@ -212,14 +212,15 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
         click.echo(json.dumps(r, indent=2))
         return
     click.echo(f"{r['model']} ({r['architecture']}) on {r['data']} [{r['split']}], {r['chorales']} chorales")
-    click.echo(f"  {'protocol':<9} {'NLL':>7} {'acc':>7} {'tokens':>8}   NLL soprano/alto/tenor/bass")
-    for name in ("windowed", "whole"):
-        s = r[name]
+    click.echo(f"  {'protocol':<13} {'NLL':>7} {'acc':>7} {'tokens':>8}   NLL soprano/alto/tenor/bass")
+    rows = [(name, r[name]) for name in ("windowed", "whole")]
+    rows += [(f"{name}+plan", s) for name, s in r.get("planned", {}).items()]  # told each chorale's plan
+    for name, s in rows:
         if s is None:
-            click.echo(f"  {name:<9} (no chorale is long enough for a 33-chord window)")
+            click.echo(f"  {name:<13} (no chorale is long enough for a 33-chord window)")
             continue
         voices = " ".join(f"{v:.4f}" for v in s["per_voice"].values())
-        click.echo(f"  {name:<9} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
+        click.echo(f"  {name:<13} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
 
 
 def _evaluate_music(files, data_path, split, as_json, per_chorale):
@@ -317,7 +318,8 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
     from chorale.io.files import bundled
     from chorale.io.render import check_outputs, render_all
     from chorale.encoding import STEPS_PER_BAR
-    from chorale.sampling.sample import Controls, generate as sample_chorales, load_sampler, primer_grid
+    from chorale.model.run import load_sampler
+    from chorale.sampling.sample import Controls, generate as sample_chorales, primer_grid
 
     kind = Path(out).suffix.lower()
     if kind not in (".mid", ".midi", ".csv"):
@@ -534,7 +536,7 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
     from chorale.io.files import bundled
     from chorale.sampling.harmonize import fit_range, harmonize, read_line
     from chorale.io.render import check_outputs, render_all
-    from chorale.sampling.sample import load_sampler
+    from chorale.model.run import load_sampler
 
     kind = Path(out).suffix.lower()
     if kind not in (".mid", ".midi", ".csv"):
