@@ -35,7 +35,8 @@ from chorale.data.loader import load
 from chorale.encoding import STEPS_PER_BAR
 from chorale.io.files import atomic_write, bundled
 from chorale.sampling.harmonize import harmonize
-from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, load_sampler, primer_grid
+from chorale.model.run import load_sampler
+from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, primer_grid
 
 RESULTS = Path(__file__).parent / "results" / "musicality.json"
 BARS = 16

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from chorale.encoding import N_VOICES
-from chorale.model.evaluate import load_run
+from chorale.model.run import load_run
+from chorale.model.train import model_inputs
 from chorale.io.files import atomic_write, bundled
-from chorale.sampling.sample import Controls, Sampler, generate, primer_grid
+from chorale.sampling.sample import Controls, generate, primer_grid
+from chorale.sampling.stepper import Sampler
 
 RESULTS = Path(__file__).parent / "results" / "sampling.json"
 
@@ -30,7 +32,7 @@ def book_loop(model, vocab, primer, steps, seed=0):
     rng = np.random.default_rng(seed)
     tokens = list(vocab.encode(primer))
     for _ in range(steps * N_VOICES - len(tokens)):
-        logits = model.predict(np.array([tokens], dtype=np.int32), verbose=0)[0, -1]
+        logits = model.predict(model_inputs(model, np.array([tokens], dtype=np.int32)), verbose=0)[0, -1]
         p = np.exp(logits - logits.max())
         tokens.append(int(rng.choice(len(p), p=p / p.sum())))
     return vocab.decode(np.array(tokens))
@@ -69,7 +71,8 @@ def main():
     book_56 = seconds(lambda: book_loop(model, vocab, primer, 56))
     # per-call cost of the book's loop at several prefix lengths, to extrapolate to 640 chords
     lengths = [32, 256, 1024, 2560]
-    per_call = [seconds(lambda n=n: model.predict(np.zeros((1, n), np.int32), verbose=0), repeat=3) for n in lengths]
+    per_call = [seconds(lambda n=n: model.predict(model_inputs(model, np.zeros((1, n), np.int32)), verbose=0), repeat=3)
+                for n in lengths]
     book_640 = float(sum(np.interp(n, lengths, per_call) for n in range(len(primer) * 4, 640 * 4)))
     rows = {"book loop, 56 chords (measured)": book_56, "book loop, 640 chords (extrapolated)": book_640,
             **incremental_rows}

@@ -206,7 +206,7 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
     if files:
         raise click.UsageError("FILES are scored with --music")
     from chorale.api import evaluate
-    from chorale.io.files import read_card
+    from chorale.model.run import read_card
 
     if model_dir is not None:
         read_card(model_dir)  # a wrong folder is said at once, before TensorFlow loads
@@ -215,14 +215,15 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
         click.echo(json.dumps(r, indent=2))
         return
     click.echo(f"{r['model']} ({r['architecture']}) on {r['data']} [{r['split']}], {r['chorales']} chorales")
-    click.echo(f"  {'protocol':<9} {'NLL':>7} {'acc':>7} {'tokens':>8}   NLL soprano/alto/tenor/bass")
-    for name in ("windowed", "whole"):
-        s = r[name]
+    click.echo(f"  {'protocol':<13} {'NLL':>7} {'acc':>7} {'tokens':>8}   NLL soprano/alto/tenor/bass")
+    rows = [(name, r[name]) for name in ("windowed", "whole")]
+    rows += [(f"{name}+plan", s) for name, s in r.get("planned", {}).items()]  # told each chorale's plan
+    for name, s in rows:
         if s is None:
-            click.echo(f"  {name:<9} (no chorale is long enough for a 33-chord window)")
+            click.echo(f"  {name:<13} (no chorale is long enough for a 33-chord window)")
             continue
         voices = " ".join(f"{v:.4f}" for v in s["per_voice"].values())
-        click.echo(f"  {name:<9} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
+        click.echo(f"  {name:<13} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
 
 
 def _evaluate_music(files, data_path, split, as_json, per_chorale):

@@ -19,6 +19,7 @@ VOICES = ("soprano", "alto", "tenor", "bass")
 N_VOICES = len(VOICES)
 COLUMNS = tuple(f"note{i}" for i in range(N_VOICES))
 REST = 0
+UNSAMPLED = -1  # in a token array given to the sampler: a token it must write (>= 0: given)
 MIDI_LOW, MIDI_HIGH = 21, 108  # the piano range: any other nonzero pitch is bad data
 STEPS_PER_QUARTER = 4  # the grid is in 16th notes
 STEPS_PER_BAR = 4 * STEPS_PER_QUARTER  # the grid carries no meter: bars are 4/4 (MIDI, bar-position embedding)

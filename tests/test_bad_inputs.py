@@ -43,7 +43,7 @@ def build_shared(root: Path) -> dict[str, str]:
     import keras
 
     from chorale.model.networks import build_chorale_model
-    from chorale.sampling.sample import load_sampler
+    from chorale.model.run import load_sampler
 
     shared = root / "shared"
     data = shared / "data"
@@ -188,7 +188,7 @@ def resumable_run(checkpoint=copy_of_shared_model, run_json=None, history="epoch
         folder.mkdir()
         data = load(shared["data"])
         run = {"arch": "wavenet", "epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "augment": False,
-               "seed": 1, "options": {"filters": 4, "dilations": [1, 2], "embed_dim": 4},
+               "seed": 1, "options": {"filters": 4, "dilations": [1, 2], "embed_dim": 4}, "plan": False, "window": 33,
                "schedule": "constant", "data": shared["data"], "data_fingerprint": data.fingerprint(),
                "vocabulary": VOCAB.to_dict(), "voice_ranges": voice_ranges(data.notes("train")).tolist()}
         (folder / "run.json").write_text(run_json if run_json is not None else json.dumps(run))
@@ -512,13 +512,13 @@ def test_a_real_payload_is_refused_and_never_runs(tmp_path):
     refuses the file (and so would Keras's safe mode, behind our check), and PWNED never appears."""
     import keras
 
-    from chorale.model.train import _load
+    from chorale.model.run import safe_load
 
     (tmp_path / "m").mkdir()
     evil = tmp_path / "m" / "model.keras"
     lambda_payload_model(evil)
     with pytest.raises(ChoraleError, match="needs code that chorale does not ship \\(a Python lambda\\)"):
-        _load(evil)
+        safe_load(evil)
     with pytest.raises(ValueError, match="lambda"):
         keras.saving.load_model(evil, safe_mode=True)
     assert not (tmp_path / "PWNED").exists()
@@ -527,7 +527,8 @@ def test_a_real_payload_is_refused_and_never_runs(tmp_path):
 
 
 def test_a_damaged_sampler_cache_is_rebuilt_from_the_model(shared, tmp_path):
-    from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash, load_sampler
+    from chorale.model.run import load_sampler
+    from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 
     _, paths = shared
     shutil.copytree(paths["model"], tmp_path / "m")

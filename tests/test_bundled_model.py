@@ -3,9 +3,10 @@
 import pytest
 
 from chorale.data.loader import load
-from chorale.model.evaluate import load_run, score_chorales
+from chorale.model.evaluate import score_chorales
+from chorale.model.run import load_run
 from chorale.io.files import bundled
-from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash
+from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 from chorale.model.train import DEFAULT_ARCH
 
 MODEL = bundled("model")

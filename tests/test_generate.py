@@ -11,7 +11,8 @@ from chorale.cli import cli
 from chorale.data.loader import load, write_csv
 from chorale.encoding import Vocabulary, voice_ranges
 from chorale.io.midi import read_grid
-from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash, load_sampler
+from chorale.model.run import load_sampler
+from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 from tests.test_sample import randomized
 
 

@@ -18,7 +18,7 @@ from chorale.encoding import VOICES, Vocabulary, voice_ranges
 from chorale.sampling.harmonize import best_candidate, fit_range, harmonize, read_line
 from chorale.io.midi import read_grid
 from chorale.music import voice_leading_errors
-from chorale.sampling.sample import SAMPLER_FILE, Sampler, file_hash
+from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 
 VOCAB = Vocabulary(36, 81)
 RANGES = voice_ranges(load().notes("train"))

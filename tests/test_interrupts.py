@@ -66,12 +66,13 @@ def rows(path: Path) -> int:
 
 def assert_every_file_is_whole(run: Path):
     """Each run file is absent or loads; SIGKILL may leave temporaries (resume removes them)."""
-    from chorale.io.files import read_card
-    from chorale.model.train import _load, _read_history, _read_run
+    from chorale.model.run import read_card, safe_load
+    from chorale.model.train import _read_history, _read_run
+    from chorale.sampling.stepper import Sampler
 
-    checks = {"run.json": _read_run, "history.csv": _read_history, "model.keras": _load,
-              "checkpoint.keras": _load, "training.png": lambda p: p.read_bytes().startswith(b"\x89PNG"),
-              "card.json": lambda p: read_card(run)}
+    checks = {"run.json": _read_run, "history.csv": _read_history, "model.keras": safe_load,
+              "checkpoint.keras": safe_load, "training.png": lambda p: p.read_bytes().startswith(b"\x89PNG"),
+              "card.json": lambda p: read_card(run), "sampler.npz": Sampler.load}
     for name, check in checks.items():
         if (run / name).exists():
             assert check(run / name), name
@@ -127,8 +128,8 @@ def test_killed_and_interrupted_training_resumes(data, tmp_path):
     assert finished.exit_code == 0, finished.output
     card = json.loads((run / "card.json").read_text())
     assert card["epochs_run"] == rows(run / "history.csv") == 4
-    assert sorted(p.name for p in run.iterdir()) == ["card.json", "history.csv", "model.keras", "run.json", "sampler.npz",
-                                                     "training.png"]
+    assert sorted(p.name for p in run.iterdir()) == ["card.json", "history.csv", "model.keras", "run.json",
+                                                     "sampler.npz", "training.png"]
     assert_every_file_is_whole(run)
 
 

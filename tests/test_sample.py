@@ -7,7 +7,8 @@ import pytest
 from chorale import ChoraleError, music
 from chorale.encoding import Vocabulary
 from chorale.model.networks import BACKBONES, build_chorale_model
-from chorale.sampling.sample import Controls, Sampler, allowed_tokens, log_softmax, next_token_probs, sample
+from chorale.sampling.sample import Controls, allowed_tokens, log_softmax, next_token_probs, sample
+from chorale.sampling.stepper import Sampler
 
 VOCAB = Vocabulary(36, 81)
 SMALL = {
@@ -127,7 +128,7 @@ class Scripted(Sampler):
         self.script = script
 
     def stepper(self, batch=1):
-        def step(tokens, t):
+        def step(tokens, t, plan=None):
             logits = np.zeros((batch, VOCAB.size), np.float32)
             logits[:, self.script[t + 1]] = 30.0
             return logits

@@ -14,6 +14,7 @@ keras = pytest.importorskip("keras")
 from click.testing import CliRunner  # noqa: E402
 
 import chorale.model.train as train_module  # noqa: E402
+from chorale import ChoraleError  # noqa: E402
 from chorale.cli import cli  # noqa: E402
 from chorale.data.loader import write_csv  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
@@ -87,7 +88,7 @@ def test_the_last_quarter_of_the_epochs_trains_on_the_real_keys():
 def test_outputs_and_determinism(data, tmp_path):
     card = run(tmp_path / "a", data)
     run(tmp_path / "b", data)
-    for name in ("model.keras", "card.json", "history.csv", "training.png"):
+    for name in ("model.keras", "card.json", "history.csv", "training.png", "sampler.npz"):
         assert (tmp_path / "a" / name).is_file()
     assert not (tmp_path / "a" / "checkpoint.keras").exists()
     assert card["vocabulary"]["size"] > 1 and card["data_fingerprint"] and card["versions"]["keras"]
@@ -95,6 +96,29 @@ def test_outputs_and_determinism(data, tmp_path):
     assert json.loads((tmp_path / "a" / "card.json").read_text()) == card
     for wa, wb in zip(weights(tmp_path / "a"), weights(tmp_path / "b")):
         np.testing.assert_array_equal(wa, wb)
+
+
+def test_a_model_trained_with_hidden_plans_runs_with_and_without_one(data, tmp_path):
+    """Each plan part is hidden in some windows: the same model scores, and samples, with no
+    plan at all; a model trained without plans refuses one."""
+    from chorale.model.evaluate import evaluate
+    from chorale.model.plan import PLAN_VERSION, Plan
+    from chorale.model.run import load_sampler
+    from chorale.sampling.sample import Controls, generate
+
+    card = run(tmp_path / "p", data, plan=True)
+    assert card["plan"] == PLAN_VERSION
+    scores = evaluate(tmp_path / "p", data)
+    for protocol in ("windowed", "whole"):  # the plan unknown, and told
+        assert 0 < scores[protocol]["nll"] < 5 and 0 < scores["planned"][protocol]["nll"] < 5
+    sampler, _, vocab = load_sampler(tmp_path / "p")
+    primer = np.array([[72, 64, 57, 48]])
+    for plan in (None, Plan((0, "major"), (10, 31), 32)):
+        grids, loglik = generate(sampler, vocab, [primer], 32, [1], Controls(), [plan])
+        assert grids[0].shape == (32, 4) and np.isfinite(loglik).all()
+    assert run(tmp_path / "n", data, plan=False)["plan"] == 0
+    with pytest.raises(ChoraleError, match="trained without a plan"):
+        generate(load_sampler(tmp_path / "n")[0], vocab, [primer], 32, [1], Controls(), [Plan(length=32)])
 
 
 def test_resume_continues_where_it_stopped(data, tmp_path, monkeypatch):

@@ -1,9 +1,8 @@
-"""File helpers shared by every command: atomic writes, bundled resources, model cards."""
+"""File helpers shared by every command: atomic writes, bundled resources."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -95,22 +94,3 @@ def remove_temporaries(folder) -> None:
     """Delete the temporary files that writers killed outright (SIGKILL runs no cleanup) left in `folder`."""
     for tmp in Path(folder).glob(".*.tmp*"):
         tmp.unlink(missing_ok=True)
-
-
-def read_card(model_dir):
-    """(card, vocabulary) of a trained model folder, after checking the folder holds a model."""
-    from chorale.encoding import Vocabulary  # NumPy: not on the `chorale --help` path
-
-    model_dir = Path(model_dir)
-    if not model_dir.is_dir():
-        raise ChoraleError(f"{model_dir}: no such model folder")
-    if not (model_dir / "card.json").is_file():
-        raise ChoraleError(f"{model_dir}: no card.json (not a finished training run)")
-    try:
-        card = json.loads((model_dir / "card.json").read_text())
-        vocab = Vocabulary.from_dict(card["vocabulary"])
-    except (ValueError, KeyError, TypeError):
-        raise ChoraleError(f"{model_dir / 'card.json'}: not a model card") from None
-    if not (model_dir / "model.keras").is_file():
-        raise ChoraleError(f"{model_dir}: no model.keras")
-    return card, vocab

@@ -9,33 +9,13 @@ report NLL per voice (the voice of the predicted token).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from chorale import ChoraleError
 from chorale.data.loader import load
 from chorale.encoding import N_VOICES, VOICES, Vocabulary
-from chorale.io.files import read_card
-from chorale.model.train import _load, encode_all, windows
-
-
-def load_run(model_dir):
-    """(model, card, vocabulary) of a trained model folder whose card describes its model.keras."""
-    model_dir = Path(model_dir)
-    card, vocab = read_card(model_dir)
-    model = _load(model_dir / "model.keras")
-    if model.output_shape[-1] != vocab.size:
-        raise ChoraleError(f"{model_dir}: the model predicts {model.output_shape[-1]} classes, "
-                           f"its card says {vocab.size}")
-    arch = card.get("architecture")
-    if arch is not None and model.name != f"chorale_{arch.replace('-', '_')}":
-        raise ChoraleError(f"{model_dir}: model.keras holds '{model.name}', its card says a {arch} model")
-    if card.get("parameters", model.count_params()) != model.count_params():
-        raise ChoraleError(f"{model_dir}: model.keras has {model.count_params():,} parameters, "
-                           f"its card says {card['parameters']}")
-    return model, card, vocab
+from chorale.model.run import load_run
+from chorale.model.train import chorale_plans, encode_all, model_inputs, windows
 
 
 def score(logits: np.ndarray, targets: np.ndarray, voices: np.ndarray, mask: np.ndarray) -> dict:
@@ -50,34 +30,47 @@ def score(logits: np.ndarray, targets: np.ndarray, voices: np.ndarray, mask: np.
             "per_voice": {VOICES[v]: float(nll[voices == v].mean()) for v in range(N_VOICES)}}
 
 
-def windowed(model, tokens: list[np.ndarray], batch_size: int = 64) -> dict | None:
+def windowed(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_size: int = 64) -> dict | None:
+    """`rows`: each chorale's plan rows (None: the plan unknown)."""
     w = windows(tokens)
     if not len(w):
         return None
-    logits = model.predict(w[:, :-1], batch_size=batch_size, verbose=0)
+    p = None if rows is None else windows(rows)[:, :-1]
+    logits = model.predict(model_inputs(model, w[:, :-1], p), batch_size=batch_size, verbose=0)
     voices = np.broadcast_to(np.arange(1, w.shape[1]) % N_VOICES, w[:, 1:].shape)
     return score(logits, w[:, 1:], voices, np.ones(w[:, 1:].shape, bool))
 
 
-def whole(model, tokens: list[np.ndarray], batch_size: int = 8) -> dict:
+def whole(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_size: int = 8) -> dict:
     """Pad every chorale on the right to the longest: causal models never see the padding."""
     n = max(len(t) for t in tokens)
     x = np.zeros((len(tokens), n), np.int32)
+    p = None if rows is None else np.zeros((len(tokens), n, rows[0].shape[-1]), np.int32)
     mask = np.zeros((len(tokens), n - 1), bool)
     for i, t in enumerate(tokens):
         x[i, :len(t)] = t
         mask[i, :len(t) - 1] = True
-    logits = model.predict(x[:, :-1], batch_size=batch_size, verbose=0)
+        if p is not None:
+            p[i, :len(t)] = rows[i]
+    logits = model.predict(model_inputs(model, x[:, :-1], None if p is None else p[:, :-1]),
+                           batch_size=batch_size, verbose=0)
     voices = np.broadcast_to(np.arange(1, n) % N_VOICES, mask.shape)
     return score(logits, x[:, 1:], voices, mask)
 
 
 def score_chorales(model, vocab: Vocabulary, chorales, source: str, split: str) -> dict:
-    """Both protocols on `chorales` (a dataset split); an error names the source and split."""
-    tokens = [t for t in encode_all(vocab, chorales) if len(t) > N_VOICES]
-    if not tokens:
+    """Both protocols on `chorales` (a dataset split), with the plan unknown; a model with a
+    plan input is also scored told each chorale's plan ("planned"). An error names the
+    source and split."""
+    chorales = [c for c in chorales if len(c.notes) > 1]
+    if not chorales:
         raise ChoraleError(f"{source}: split '{split}' has no chorale longer than one step")
-    return {"chorales": len(tokens), "windowed": windowed(model, tokens), "whole": whole(model, tokens)}
+    tokens = encode_all(vocab, chorales)
+    out = {"chorales": len(tokens), "windowed": windowed(model, tokens), "whole": whole(model, tokens)}
+    if len(model.inputs) > 1:
+        rows = chorale_plans(chorales)
+        out["planned"] = {"windowed": windowed(model, tokens, rows), "whole": whole(model, tokens, rows)}
+    return out
 
 
 def evaluate(model_dir, data=None, split: str = "test") -> dict:

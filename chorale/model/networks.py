@@ -16,11 +16,14 @@ layers, ops = keras.layers, keras.ops
 
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary
+from chorale.model.plan import SIZES as PLAN_SIZES
 
 BACKBONES = ("wavenet", "conv-gru", "gru", "lstm", "reference")
 
+# Every option's default, the one place they live (train's defaults pick among them).
 DEFAULTS = {
-    "wavenet": dict(filters=64, dilations=(1, 2, 4, 8) * 2, kernel_size=2, residual=True, gated=False, dropout=0.0),
+    "wavenet": dict(filters=64, dilations=(1, 2, 4, 8, 16, 32) * 2, kernel_size=2, residual=True, gated=False,
+                    dropout=0.0),
     "conv-gru": dict(filters=64, kernel_size=4, strides=1, units=128, layers=1, dropout=0.0),
     "gru": dict(units=128, layers=2, dropout=0.0),
     "lstm": dict(units=128, layers=2, dropout=0.0),
@@ -64,31 +67,43 @@ class ResidualBlock(layers.Layer):
 @keras.saving.register_keras_serializable(package="chorale")
 class ChoraleEmbedding(layers.Layer):
     """Token embedding plus learned embeddings of the voice (t % 4) and the step in the
-    bar ((t // 4) % 16), both computed from the token's index in the sequence. Training
-    windows start every 16 chords, so the window index gives the same bar position as the
-    chorale's own step index."""
+    bar ((t // 4) % 16), both computed from the token's index in the sequence, plus, with
+    `plan_sizes`, one embedding per plan column (chorale.model.plan) read from a second
+    input. Training windows start every 16 chords, so the window index gives the same bar
+    position as the chorale's own step index."""
 
-    def __init__(self, vocab_size, dim, **kwargs):
+    def __init__(self, vocab_size, dim, plan_sizes=(), **kwargs):
         super().__init__(**kwargs)
-        self.vocab_size, self.dim = vocab_size, dim
+        self.vocab_size, self.dim, self.plan_sizes = vocab_size, dim, tuple(plan_sizes)
         self.tokens = layers.Embedding(vocab_size, dim, name="tokens")
         self.voices = layers.Embedding(N_VOICES, dim, name="voices")
         self.steps = layers.Embedding(STEPS_PER_BAR, dim, name="steps")
+        # zeros: the plan starts as "no effect" (and draws no random numbers, so the rest of
+        # the model starts exactly as a model without a plan does)
+        self.plan_tables = [layers.Embedding(n, dim, embeddings_initializer="zeros", name=f"plan{i}")
+                            for i, n in enumerate(self.plan_sizes)]
 
     def build(self, input_shape):
-        for e in (self.tokens, self.voices, self.steps):
-            e.build(input_shape)
+        shape = input_shape[0] if self.plan_sizes else input_shape
+        for e in (self.tokens, self.voices, self.steps, *self.plan_tables):
+            e.build(shape)
 
-    def call(self, tokens):
+    def call(self, inputs):
+        tokens, plan = inputs if self.plan_sizes else (inputs, None)
         t = ops.arange(ops.shape(tokens)[1])
         position = self.voices(t % N_VOICES) + self.steps((t // N_VOICES) % STEPS_PER_BAR)
-        return self.tokens(tokens) + position[None]
+        x = self.tokens(tokens) + position[None]
+        for i, table in enumerate(self.plan_tables):
+            x = x + table(plan[..., i])
+        return x
 
     def compute_output_shape(self, input_shape):
-        return tuple(input_shape) + (self.dim,)
+        shape = input_shape[0] if self.plan_sizes else input_shape
+        return tuple(shape) + (self.dim,)
 
     def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size, "dim": self.dim}
+        return {**super().get_config(), "vocab_size": self.vocab_size, "dim": self.dim,
+                "plan_sizes": list(self.plan_sizes)}
 
 
 def _options(arch: str, options: dict) -> dict:
@@ -149,16 +164,25 @@ def _stack(arch: str, o: dict) -> list:
     return stack
 
 
-def build_chorale_model(arch: str, vocab: Vocabulary, embed_dim: int = 32, **options) -> keras.Model:
+def build_chorale_model(arch: str, vocab: Vocabulary, embed_dim: int = 32, plan: bool = False,
+                        **options) -> keras.Model:
     """Token ids (batch, time) -> logits (batch, time, vocab.size) for the next token.
 
+    With `plan`, a second input `plan` (batch, time, len(plan.COLUMNS)) of plan ids
+    (chorale.model.plan.plan_rows) is embedded and added to the token embedding.
     `reference` is the book's model exactly: Embedding(vocab, 5), no position embeddings.
     """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     if arch == "reference":
-        x = layers.Embedding(vocab.size, 5, name="embedding")(tokens)
+        if plan:
+            raise ChoraleError("the reference model takes no plan")
+        inputs, x = tokens, layers.Embedding(vocab.size, 5, name="embedding")(tokens)
+    elif plan:
+        rows = keras.Input((None, len(PLAN_SIZES)), dtype="int32", name="plan")
+        inputs = [tokens, rows]
+        x = ChoraleEmbedding(vocab.size, embed_dim, PLAN_SIZES, name="embedding")(inputs)
     else:
-        x = ChoraleEmbedding(vocab.size, embed_dim, name="embedding")(tokens)
+        inputs, x = tokens, ChoraleEmbedding(vocab.size, embed_dim, name="embedding")(tokens)
     x = build_backbone(arch, **options)(x)
     logits = layers.Dense(vocab.size, name="logits")(x)
-    return keras.Model(tokens, logits, name=f"chorale_{arch.replace('-', '_')}")
+    return keras.Model(inputs, logits, name=f"chorale_{arch.replace('-', '_')}")

@@ -6,7 +6,7 @@ shuffled copy (the order depends only on seed and epoch, so a resumed run sees t
 batches). After every epoch the run folder gets, in this order: model.keras (only when
 validation loss improved: it always holds the best model), checkpoint.keras (the last
 epoch, with optimizer state) and history.csv (the commit point a resume reads).
-TensorFlow-only code (strategies, op determinism) lives here, not in models.py.
+TensorFlow-only code (strategies, op determinism) lives here, not in networks.py.
 """
 
 from __future__ import annotations
@@ -25,32 +25,54 @@ from chorale.backend import keras
 from chorale.data.loader import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
+from chorale.model import plan as plans
+from chorale.model.run import safe_load, write_sampler
 
-WINDOW, SHIFT = 33, 16  # chords per window (32 of context + 1), chords between windows
+WINDOW, SHIFT = 33, 16  # the reference protocol: chords per window (32 of context + 1), chords between windows
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
 # shifts, drawn among those that keep every voice inside its range (see transposed_epoch)
 PATIENCE = 3  # epochs without a better validation loss before stopping
-RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png")
+RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png",
+             "sampler.npz")
 RUN_KEYS = {"arch", "epochs", "batch_size", "learning_rate", "augment", "seed", "options", "schedule", "data",
-            "data_fingerprint", "vocabulary", "voice_ranges"}
+            "data_fingerprint", "vocabulary", "voice_ranges", "plan", "window"}
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-SHIPPED_MODULES = ("keras", "chorale", "builtins")  # a model may only need code from these
 
-# Per-architecture defaults (the default arch's are the benchmark's winner; see docs/models.md).
+# Per-architecture training defaults (the default arch's are the benchmark's winner; see
+# docs/models.md). Backbone options default to networks.DEFAULTS.
 DEFAULT_ARCH = "wavenet"
 HYPERPARAMETERS = {
-    "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False, options={}),
+    "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False,
+                      plan=False, window=WINDOW),
     "wavenet": dict(epochs=8, batch_size=32, learning_rate=5e-3, schedule="cosine", augment=True,
-                    options=dict(filters=64, dilations=(1, 2, 4, 8, 16, 32) * 2)),
+                    plan=True, window=WINDOW),
 }
-FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, options={})
+FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, plan=False,
+                window=WINDOW)
 
 
 def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) -> np.ndarray:
-    """(n, window * 4) token windows starting every `shift` chords; a short remainder is dropped."""
+    """(n, window * 4, ...) windows of per-token arrays (tokens, or plan rows) starting every
+    `shift` chords; a short remainder is dropped."""
     size, step = window * N_VOICES, shift * N_VOICES
     out = [t[i:i + size] for t in tokens for i in range(0, len(t) - size + 1, step)]
-    return np.stack(out) if out else np.zeros((0, size), np.int32)
+    return np.stack(out) if out else np.zeros((0, size, *tokens[0].shape[1:]) if tokens else (0, size), np.int32)
+
+
+def chorale_plans(chorales) -> list[np.ndarray]:
+    """Each chorale's plan rows (per token), computed on the whole chorale (its end, its key)
+    before it is cut into windows."""
+    return [plans.plan_rows(plans.chorale_plan(c), len(c.notes)) for c in chorales]
+
+
+def model_inputs(model, tokens: np.ndarray, rows: np.ndarray | None = None):
+    """What `model` takes for input tokens (batch, time): with a plan input, the plan rows
+    (batch, time, columns) too, all unknown when `rows` is None."""
+    if len(model.inputs) == 1:
+        return tokens
+    if rows is None:
+        rows = np.zeros((*tokens.shape, len(plans.COLUMNS)), np.int32)
+    return tokens, rows
 
 
 def transposed_epoch(epoch: int, epochs: int) -> bool:
@@ -147,17 +169,19 @@ def _fresh_out(out: Path) -> None:
 
 def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None, learning_rate=None,
           augment=None, seed=None, options: dict | None = None, resume=False, force=False,
-          distribute=None, verbose=None, patience=PATIENCE) -> dict:
-    """Train (or resume) a run in folder `out`; return its card. None means the arch's default
-    (or, with resume, the stored value; a different explicit value is an error)."""
+          distribute=None, verbose=None, patience=PATIENCE, plan=None, window=None) -> dict:
+    """Train (or resume) a run in folder `out`; return its card (its seed: card["hyperparameters"]
+    ["seed"]). None means the arch's default (or, with resume, the stored value; a different
+    explicit value is an error). `plan`: train with plan inputs (chorale.model.plan), each
+    part hidden in some windows. `window`: chords per training window."""
     from chorale.backend import tensorflow as tf
 
-    from chorale.model.networks import BACKBONES, build_chorale_model
+    from chorale.model.networks import BACKBONES, DEFAULTS, build_chorale_model
 
     out = Path(out)
     options = json.loads(json.dumps(options)) if options is not None else None  # as run.json stores it
     asked = dict(arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                 augment=augment, seed=seed, options=options)
+                 augment=augment, seed=seed, options=options, plan=plan, window=window)
     if arch is not None and arch not in BACKBONES:
         raise ChoraleError(f"unknown architecture '{arch}' (choose from: {', '.join(BACKBONES)})")
     dataset = load(data)
@@ -178,7 +202,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         run = {k: (v if v is not None else hp.get(k)) for k, v in asked.items()}
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**31)
-        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**hp["options"], **(options or {})},
+        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**DEFAULTS.get(arch, {}), **(options or {})},
                    data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
         vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
         run["vocabulary"] = vocab.to_dict()
@@ -186,10 +210,11 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         run = json.loads(json.dumps(run))  # tuples become lists, as run.json stores them
     vocab = Vocabulary.from_dict(run["vocabulary"])
 
-    x = windows([vocab.encode(n) for n in dataset.notes("train")])
-    v = windows(encode_all(vocab, dataset["valid"]))
+    x = windows([vocab.encode(n) for n in dataset.notes("train")], run["window"])
+    p = windows(chorale_plans(dataset["train"]), run["window"]) if run["plan"] else None
+    v = windows(encode_all(vocab, dataset["valid"]), run["window"])
     if not len(x) or not len(v):
-        raise ChoraleError(f"{dataset.source}: train and valid need chorales of at least {WINDOW} steps")
+        raise ChoraleError(f"{dataset.source}: train and valid need chorales of at least {run['window']} steps")
     shifts = transpositions(x, vocab, np.array(run["voice_ranges"])) if run["augment"] else None
 
     keras.utils.set_random_seed(run["seed"])
@@ -197,9 +222,9 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     strategy = strategy_for(distribute)
     with strategy.scope():
         if stored:
-            model = _load(out / "checkpoint.keras")
+            model = safe_load(out / "checkpoint.keras")
         else:
-            model = build_chorale_model(run["arch"], vocab, **run["options"])
+            model = build_chorale_model(run["arch"], vocab, plan=run["plan"], **run["options"])
             steps = -(-len(x) // run["batch_size"]) * run["epochs"]
             _compile(model, run["learning_rate"], steps if run["schedule"] == "cosine" else None)
     history = _read_history(out / "history.csv") if stored else []
@@ -216,9 +241,10 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
             if not len(v):
                 raise ChoraleError(f"distributed training needs at least {run['batch_size']} validation windows")
         steps = len(x) // run["batch_size"] if whole else -(-len(x) // run["batch_size"])
-        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts),
+        # validation with the plan unknown: the unconditional NLL, comparable across models
+        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts, p),
                   steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
-                  validation_data=(v[:, :-1], v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
+                  validation_data=(model_inputs(model, v[:, :-1]), v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
                   verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
     elapsed = sum(h["seconds"] for h in history)
 
@@ -229,8 +255,9 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         "hyperparameters": {k: run[k] for k in ("epochs", "batch_size", "learning_rate", "schedule", "augment", "seed")}
         | {"transposed_epochs": sum(transposed_epoch(e, run["epochs"]) for e in range(run["epochs"]))
            if run["augment"] else 0,
-           "window_chords": WINDOW, "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
+           "window_chords": run["window"], "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
            "distribute": distribute or "none"},
+        "plan": plans.PLAN_VERSION if run["plan"] else 0,
         "vocabulary": run["vocabulary"], "voice_ranges": run["voice_ranges"],
         "data": run["data"], "data_fingerprint": run["data_fingerprint"],
         "metrics": {"best_epoch": best["epoch"], "val_loss": best["val_loss"],
@@ -241,11 +268,12 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
         "versions": {"chorale": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
     }
+    best_model = safe_load(out / "model.keras")
+    write_sampler(out, best_model)  # generate then never needs TensorFlow for this run
     if "test" in dataset.splits:  # reported, never used to choose anything
         from chorale.model.evaluate import score_chorales
 
-        card["metrics"]["test"] = score_chorales(_load(out / "model.keras"), vocab, dataset["test"],
-                                                 dataset.source, "test")
+        card["metrics"]["test"] = score_chorales(best_model, vocab, dataset["test"], dataset.source, "test")
     _plot(history, out / "training.png")
     (out / "checkpoint.keras").unlink(missing_ok=True)
     with atomic_write(out / "card.json") as f:
@@ -254,13 +282,16 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
 
 
 def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, steps: int,
-            shifts: np.ndarray | None = None):
+            shifts: np.ndarray | None = None, plan: np.ndarray | None = None):
     """(inputs, targets): `steps` batches for each of epochs start..epochs-1. Each epoch's order
     (and, with `shifts` from `transpositions`, each window's transposition, uniformly among
     its allowed shifts, in the epochs `transposed_epoch` picks) is drawn from (seed, epoch)
-    alone, so a resumed run trains on exactly the batches it would have."""
+    alone, so a resumed run trains on exactly the batches it would have. With `plan` rows
+    (windows, time, columns) the inputs are (tokens, plan rows): the key moves with the
+    transposition, and each part of each window's plan is hidden with probability plan.HIDE."""
     for epoch in range(start, epochs):
         rng = np.random.default_rng([seed, epoch])
+        hiding = np.random.default_rng([seed, epoch, 1])  # its own stream: the order and shifts stay as they were
         order = rng.permutation(len(x))
         moves = None
         if shifts is not None and transposed_epoch(epoch, epochs):  # one allowed shift per window
@@ -270,7 +301,11 @@ def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, 
         for i in range(0, steps * batch_size, batch_size):
             index = order[i:i + batch_size]
             w = x[index] if moves is None else np.where(x[index] != 0, x[index] + moves[index, None], 0)
-            yield w[:, :-1], w[:, 1:]
+            if plan is None:
+                yield w[:, :-1], w[:, 1:]
+                continue
+            rows = plan[index, :-1] if moves is None else plans.transpose_rows(plan[index, :-1], moves[index, None])
+            yield (w[:, :-1], plans.hide(rows, hiding)), w[:, 1:]
 
 
 class Checkpoint(keras.callbacks.Callback):
@@ -299,42 +334,6 @@ def _stale(history, patience=PATIENCE) -> bool:
         return False
     best = min(range(len(history)), key=lambda i: history[i]["val_loss"])
     return len(history) - 1 - best >= patience
-
-
-def _load(path):
-    """A .keras model in Keras safe mode, after refusing, with a clear message, any file whose
-    config asks for code: a Python lambda's bytecode, or anything outside Keras and chorale."""
-    import zipfile
-
-    import chorale.model.networks  # noqa: F401  (registers the custom layers)
-
-    try:
-        with zipfile.ZipFile(path) as z:
-            config = json.loads(z.read("config.json"))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise ChoraleError(f"{path}: not a loadable chorale model (a corrupt or truncated .keras file)") from None
-    code = _code_needed(config)
-    if code:
-        raise ChoraleError(f"{path}: refused: the model needs code that chorale does not ship ({code})")
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as e:  # Keras raises many types for a foreign file
-        reason = (str(e).strip().splitlines() or [""])[0][:100]
-        raise ChoraleError(f"{path}: not a loadable chorale model ({type(e).__name__}: {reason})") from None
-
-
-def _code_needed(config) -> str | None:
-    """The first object in a Keras model config that safe mode must refuse: a Python lambda
-    (marshalled bytecode), or a class or function from a module other than SHIPPED_MODULES."""
-    items = config.values() if isinstance(config, dict) else config if isinstance(config, list) else ()
-    if isinstance(config, dict):
-        if config.get("class_name") == "__lambda__":
-            return "a Python lambda"
-        module = config.get("module")
-        if isinstance(module, str) and module.split(".")[0] not in SHIPPED_MODULES:
-            name = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
-            return f"{module}.{name}"
-    return next(filter(None, map(_code_needed, items)), None)
 
 
 def _save(model, path):

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import N_VOICES, REST, VOICES, Vocabulary, note_name
+from chorale.encoding import N_VOICES, REST, UNSAMPLED, VOICES, Vocabulary, note_name
+from chorale.model.plan import Plan
 from chorale.music import voice_leading_errors
 from chorale.sampling.sample import Controls, sample
-
-UNSAMPLED = -1
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,12 @@ def best_candidate(errors, logliks) -> int:
 
 
 def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ranges, candidates: int,
-              seed: int, temperature: float = 1.0, voice_leading: bool = True, progress=None) -> Harmonization:
+              seed: int, temperature: float = 1.0, voice_leading: bool = True, plan: Plan | None = None,
+              progress=None) -> Harmonization:
     """Sample `candidates` harmonizations of `melody` (already in range) in one batch; keep the best.
+
+    `plan`: the key, fermatas and length the model is told (None: nothing known; see
+    `chorale.sampling.sample.sample`).
 
     Candidate i uses seed + i, so the same seed gives the same result. `voice_leading`: the
     sampler's guard against parallel fifths and octaves, and hidden ones between soprano
@@ -98,7 +101,8 @@ def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ra
     tokens = forced_tokens(melody, v, vocab, voice_ranges)
     controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
     sampled, logliks = sample(model, vocab, np.tile(tokens, (candidates, 1)),
-                              [seed + i for i in range(candidates)], controls, progress)
+                              [seed + i for i in range(candidates)], controls, progress,
+                              None if plan is None else [plan] * candidates)
     grids = [vocab.decode(row) for row in sampled]
     errors = np.array([voice_leading_errors(g) for g in grids])
     chosen = best_candidate(errors, logliks)

@@ -1,294 +1,23 @@
-"""Autoregressive sampling, one token at a time, at a constant cost per token.
+"""Autoregressive sampling: controls, the sampling loop, and `generate`.
 
-The book's sampler runs the whole model over the whole prefix for every new note:
-O(length^2). Here a `Stepper` runs the trained model one token at a time on NumPy
-copies of its weights (Fast WaveNet generation, Paine et al. 2016): each causal
-convolution keeps a ring buffer of its last (kernel - 1) * dilation inputs, recurrent
-layers carry their state, embeddings and heads see one token. NumPy avoids per-call
-framework overhead (about 0.2 ms a token instead of 2.4 ms for a tf.function call) and
-works whatever KERAS_BACKEND the model was trained with.
+The model runs one token at a time on NumPy copies of its weights (a `Stepper`, see
+`chorale.sampling.stepper`), so a token costs the same at any length. Given tokens
+(primers, melodies) are fed as they are; each sampled note may be redrawn by the
+voice-leading guard (`chorale.sampling.guard`). A plan (key, fermatas, length; see
+`chorale.model.plan`) is read by the model at every step.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, Vocabulary
-from chorale.music import FIFTH, OCTAVE, OUTER, SOPRANO_STEP
-
-SAMPLER_FILE = "sampler.npz"  # the weights as NumPy arrays: generate never imports TensorFlow
-
-
-def _sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # the logistic function, stable for any x
-
-
-ACTIVATIONS = {"linear": lambda x: x, "relu": lambda x: np.maximum(x, 0), "tanh": np.tanh, "sigmoid": _sigmoid}
-
-
-# ---------------------------------------------------------------------------- from Keras
-def _activation(layer) -> str:
-    name = getattr(layer.activation, "__name__", str(layer.activation))
-    if name not in ACTIVATIONS:
-        raise ChoraleError(f"layer {layer.name}: activation '{name}' is not supported by the sampler")
-    return name
-
-
-def _conv(layer) -> dict:
-    kernel, bias = (np.asarray(w, np.float32) for w in layer.get_weights())
-    if layer.strides[0] != 1 or (kernel.shape[0] > 1 and layer.padding != "causal"):
-        raise ChoraleError(f"layer {layer.name}: only causal stride-1 convolutions can be sampled")
-    return {"kernel": kernel, "bias": bias, "dilation": layer.dilation_rate[0], "activation": _activation(layer)}
-
-
-def _extract(layer) -> tuple[str, dict] | None:
-    """One Keras layer as (kind, parameters) for the stepper; None for layers that do
-    nothing at inference (Dropout)."""
-    kind = type(layer).__name__
-    w = [np.asarray(v, np.float32) for v in layer.get_weights()]
-    if kind == "Conv1D":
-        return "conv", _conv(layer)
-    if kind == "Dense":
-        return "conv", {"kernel": w[0][None], "bias": w[1], "dilation": 1, "activation": _activation(layer)}
-    if kind == "BatchNormalization":
-        gamma, beta, mean, var = w
-        scale = gamma / np.sqrt(var + layer.epsilon)
-        return "affine", {"scale": scale, "shift": beta - mean * scale}
-    if kind == "GRU":
-        if not layer.cell.reset_after:
-            raise ChoraleError(f"layer {layer.name}: only GRU(reset_after=True) can be sampled")
-        return "gru", {"kernel": w[0], "recurrent": w[1], "bias": w[2]}
-    if kind == "LSTM":
-        return "lstm", {"kernel": w[0], "recurrent": w[1], "bias": w[2]}
-    if kind == "ResidualBlock":
-        conv, mix = _conv(layer.conv), _conv(layer.mix)
-        return "residual", {**conv, "mix_kernel": mix["kernel"], "mix_bias": mix["bias"], "gated": layer.gated}
-    if kind == "Embedding":
-        return "embedding", {"tokens": w[0]}
-    if kind == "ChoraleEmbedding":
-        return "embedding", {"tokens": w[0], "voices": w[1], "steps": w[2]}
-    if kind == "Activation":
-        return "activation", {"activation": _activation(layer)}
-    if kind == "Dropout":
-        return None
-    if kind in ("Sequential", "Functional"):
-        return "stack", {}
-    raise ChoraleError(f"layer {layer.name} ({kind}) is not supported by the sampler")
-
-
-def _layers(model):
-    for layer in model.layers:
-        if type(layer).__name__ == "InputLayer":
-            continue
-        if type(layer).__name__ in ("Sequential", "Functional"):
-            yield from _layers(layer)
-        else:
-            yield layer
-
-
-# ---------------------------------------------------------------------------- one step
-class _Conv:
-    """A causal Conv1D (or Dense: kernel size 1) stepped with a ring buffer of its last
-    (kernel - 1) * dilation inputs; tap j sees the input (k - 1 - j) * dilation steps back.
-    The taps are stacked into one matrix, so a step is one matrix product whatever k is."""
-
-    def __init__(self, p, batch):
-        kernel = p["kernel"]
-        self.taps, width, _ = kernel.shape
-        self.weights = kernel.reshape(self.taps * width, -1)  # oldest tap first, the current input last
-        self.bias, self.dilation = p["bias"], int(p["dilation"])
-        self.act = None if p["activation"] == "linear" else ACTIVATIONS[str(p["activation"])]
-        self.span = (self.taps - 1) * self.dilation
-        self.buffer = np.zeros((batch, max(self.span, 1), width), np.float32)
-
-    def __call__(self, x, t):
-        if self.span:
-            past = [self.buffer[:, (t - (self.taps - 1 - j) * self.dilation) % self.span] for j in range(self.taps - 1)]
-            x_all = np.concatenate([*past, x], axis=-1)  # a copy: safe to overwrite the oldest input now
-            self.buffer[:, t % self.span] = x
-            x = x_all
-        out = x @ self.weights + self.bias
-        return out if self.act is None else self.act(out)
-
-
-class _Residual:
-    """chorale.model.networks.ResidualBlock: x + mix(act(causal dilated conv(x)))."""
-
-    def __init__(self, p, batch):
-        self.conv, self.gated = _Conv(p, batch), bool(p["gated"])
-        self.mix = _Conv({"kernel": p["mix_kernel"], "bias": p["mix_bias"], "dilation": 1,
-                          "activation": "linear"}, batch)
-
-    def __call__(self, x, t):
-        h = self.conv(x, t)
-        if self.gated:
-            a, b = np.split(h, 2, axis=-1)
-            h = np.tanh(a) * _sigmoid(b)
-        return x + self.mix(h, t)
-
-
-class _GRU:
-    """Keras GRU (reset_after=True): gates z, r and the candidate, in that order."""
-
-    def __init__(self, p, batch):
-        self.kernel, self.recurrent, self.bias = p["kernel"], p["recurrent"], p["bias"]
-        self.h = np.zeros((batch, self.recurrent.shape[0]), np.float32)
-
-    def __call__(self, x, t):
-        xz, xr, xh = np.split(x @ self.kernel + self.bias[0], 3, axis=-1)
-        hz, hr, hh = np.split(self.h @ self.recurrent + self.bias[1], 3, axis=-1)
-        z, r = _sigmoid(xz + hz), _sigmoid(xr + hr)
-        self.h = z * self.h + (1 - z) * np.tanh(xh + r * hh)
-        return self.h
-
-
-class _LSTM:
-    """Keras LSTM: gates i, f, the candidate and o, in that order."""
-
-    def __init__(self, p, batch):
-        self.kernel, self.recurrent, self.bias = p["kernel"], p["recurrent"], p["bias"]
-        self.h = np.zeros((batch, self.recurrent.shape[0]), np.float32)
-        self.c = np.zeros_like(self.h)
-
-    def __call__(self, x, t):
-        i, f, g, o = np.split(x @ self.kernel + self.h @ self.recurrent + self.bias, 4, axis=-1)
-        self.c = _sigmoid(f) * self.c + _sigmoid(i) * np.tanh(g)
-        self.h = _sigmoid(o) * np.tanh(self.c)
-        return self.h
-
-
-class _Embedding:
-    """Token embedding, plus chorale.model.networks.ChoraleEmbedding's voice (t % 4) and
-    step-in-bar embeddings when the model has them."""
-
-    def __init__(self, p, batch):
-        self.tokens, self.voices, self.steps = p["tokens"], p.get("voices"), p.get("steps")
-
-    def __call__(self, tokens, t):
-        x = self.tokens[tokens]
-        if self.voices is not None:
-            x = x + self.voices[t % N_VOICES] + self.steps[(t // N_VOICES) % STEPS_PER_BAR]
-        return x
-
-
-class _Affine:
-    def __init__(self, p, batch):
-        self.scale, self.shift = p["scale"], p["shift"]
-
-    def __call__(self, x, t):
-        return x * self.scale + self.shift
-
-
-class _Activation:
-    def __init__(self, p, batch):
-        self.act = ACTIVATIONS[str(p["activation"])]
-
-    def __call__(self, x, t):
-        return self.act(x)
-
-
-_STEPS = {"conv": _Conv, "residual": _Residual, "gru": _GRU, "lstm": _LSTM, "embedding": _Embedding,
-          "affine": _Affine, "activation": _Activation}
-
-
-class Sampler:
-    """A chorale model's weights as NumPy arrays, layer by layer, ready to step."""
-
-    def __init__(self, layers: list[tuple[str, dict]]):
-        self.layers = layers
-
-    @classmethod
-    def from_model(cls, model) -> Sampler:
-        return cls([e for e in map(_extract, _layers(model)) if e is not None])
-
-    def stepper(self, batch: int = 1) -> Stepper:
-        return Stepper([_STEPS[kind](p, batch) for kind, p in self.layers])
-
-    def save(self, path, source_hash: str) -> None:
-        from chorale.io.files import atomic_write
-
-        arrays, meta = {}, []
-        for i, (kind, p) in enumerate(self.layers):
-            meta.append({"kind": kind, **{k: v for k, v in p.items() if not isinstance(v, np.ndarray)}})
-            arrays.update({f"{i}/{k}": v for k, v in p.items() if isinstance(v, np.ndarray)})
-        meta = {"source_sha256": source_hash, "layers": meta}
-        with atomic_write(path, "wb") as f:
-            np.savez(f, __meta__=np.array(json.dumps(meta)), **arrays)
-
-    @classmethod
-    def load(cls, path, source_hash: str | None = None) -> Sampler | None:
-        """The saved sampler, or None when it is missing, damaged or made from other weights."""
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                meta = json.loads(str(f["__meta__"]))
-                if source_hash is not None and meta["source_sha256"] != source_hash:
-                    return None
-                layers = []
-                for i, m in enumerate(meta["layers"]):
-                    p = {k: v for k, v in m.items() if k != "kind"}
-                    p.update({k.split("/", 1)[1]: f[k] for k in f.files if k.startswith(f"{i}/")})
-                    layers.append((m["kind"], p))
-            sampler = cls(layers)
-            sampler.output_width()  # a damaged file fails here, not halfway through a song
-        except (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, zipfile.BadZipFile):
-            return None
-        return sampler
-
-    def output_width(self) -> int:
-        """How many classes the model predicts (one step on token 0)."""
-        return self.stepper()(np.zeros(1, np.int64), 0).shape[-1]
-
-
-def file_hash(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def load_sampler(model_dir):
-    """(Sampler, card, vocabulary) of a trained model folder.
-
-    Uses the folder's sampler.npz when it was made from this model.keras (no TensorFlow
-    import: generate starts in about a second); otherwise loads the Keras model once and
-    writes sampler.npz beside it when the folder is writable.
-    """
-    from chorale.io.files import read_card
-
-    model_dir = Path(model_dir)
-    card, vocab = read_card(model_dir)
-    source = file_hash(model_dir / "model.keras")
-    sampler = Sampler.load(model_dir / SAMPLER_FILE, source)
-    if sampler is None:
-        from chorale.model.evaluate import load_run
-
-        sampler = Sampler.from_model(load_run(model_dir)[0])
-        try:
-            sampler.save(model_dir / SAMPLER_FILE, source)
-        except (ChoraleError, OSError):
-            pass  # a read-only install: sample from memory, try again next time
-    if sampler.output_width() != vocab.size:  # the card was edited after sampler.npz was made
-        raise ChoraleError(f"{model_dir}: the model predicts {sampler.output_width()} classes, "
-                           f"its card says {vocab.size}")
-    return sampler, card, vocab
-
-
-class Stepper:
-    """Runs a chorale model (tokens -> next-token logits) one token at a time for a batch."""
-
-    def __init__(self, steps):
-        self.steps = steps
-
-    def __call__(self, tokens: np.ndarray, t: int) -> np.ndarray:
-        """Feed token t of every sequence in the batch; return logits for token t + 1."""
-        x = tokens
-        for step in self.steps:
-            x = step(x, t)
-        return x
+from chorale.encoding import N_VOICES, STEPS_PER_BAR, UNSAMPLED, Vocabulary
+from chorale.model.plan import Plan, ending, plan_rows
+from chorale.sampling.guard import forbidden_tokens
+from chorale.sampling.stepper import Sampler
 
 
 @dataclass(frozen=True)
@@ -353,64 +82,42 @@ def inverse_cdf(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum(picks, probs.shape[-1] - 1)
 
 
-PERFECT = np.isin(np.arange(12), (FIFTH, OCTAVE))  # by interval class: fifths and octaves (unisons)
-OTHER_VOICES = ~np.eye(N_VOICES, dtype=bool)
+def plan_inputs(sampler: Sampler, plans, steps: int, batch: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """(plan rows (batch, steps * 4, columns) or None, first held step per sequence (steps: none)).
 
-
-def forbidden_tokens(previous: np.ndarray, current: np.ndarray, voice: int, candidates: np.ndarray) -> np.ndarray:
-    """(batch, n) whether `voice` singing each of `candidates` ((batch or 1, n) tokens) would
-    complete, as `chorale.music` counts them, a parallel fifth or octave with another voice
-    whose token in the chord being written is already known, or a hidden one between the
-    soprano and the bass.
-
-    previous, current: (batch, 4) tokens of the last chord and of the chord being written
-    (-1: not decided yet). Tokens differ by the same semitones as their pitches. Comparing
-    with the previous step is exactly music.py's comparison with the previous chord change:
-    a pair that moves changes the chord, and the chord it leaves is the previous step.
-    """
-    return _parallel(previous, current, voice, candidates) | _hidden(previous, current, voice, candidates)
-
-
-def _parallel(previous, current, voice, candidates):
-    here = previous[:, voice, None]
-    before = np.abs(previous - here) % 12
-    moved = ((current > REST) & (current != previous) & PERFECT[before] & (previous > REST) & (here > REST)
-             & OTHER_VOICES[voice])
-    if not moved.any():  # no voice could make one with it: the common case, made cheap
-        return np.zeros(np.broadcast_shapes(here.shape, candidates.shape), bool)
-    after = np.abs(current[:, :, None] - candidates[:, None, :]) % 12
-    parallel = (moved[:, :, None] & (after == before[:, :, None])).any(axis=1)
-    return parallel & (candidates > REST) & (candidates != here)  # a held note is oblique motion
-
-
-def _hidden(previous, current, voice, candidates):
-    """Soprano and bass reach a fifth or octave (from another interval) in similar motion,
-    the soprano by a leap."""
-    shape = np.broadcast_shapes(previous[:, :1].shape, candidates.shape)
-    if voice not in OUTER:
-        return np.zeros(shape, bool)
-    other = OUTER[1] if voice == OUTER[0] else OUTER[0]
-    here, there = previous[:, voice, None], previous[:, other, None]
-    other_move = current[:, other, None] - there
-    known = (current[:, other, None] > REST) & (there > REST) & (here > REST) & (other_move != 0)
-    if not known.any():
-        return np.zeros(shape, bool)
-    move = candidates - here
-    soprano_move = move if voice == OUTER[0] else other_move
-    before = np.abs(here - there) % 12
-    after = np.abs(candidates - current[:, other, None]) % 12
-    return (known & (candidates > REST) & (np.sign(move) == np.sign(other_move)) & PERFECT[after]
-            & (after != before) & (np.abs(soprano_move) > SOPRANO_STEP))
+    plans: None, or one Plan (or None: nothing known) per sequence. A plan given to a model
+    trained without one is an error, not silently ignored."""
+    held = np.full(batch, steps)
+    if plans is None or all(p is None for p in plans):
+        return None, held
+    if len(plans) != batch:
+        raise ChoraleError(f"{len(plans)} plans for {batch} sequences")
+    if not sampler.plan_columns:
+        raise ChoraleError("this model was trained without a plan (its card says \"plan\": 0); "
+                           "sample without one, or train a model with plans")
+    rows = []
+    for i, plan in enumerate(plans):
+        if plan is not None and plan.length is not None and plan.length != steps:
+            raise ChoraleError(f"the plan is for {plan.length} steps, but {steps} are to be written")
+        plan, first_held = ending(plan, steps)
+        held[i] = steps if first_held is None else first_held
+        rows.append(plan_rows(plan, steps))
+    return np.stack(rows), held
 
 
 def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Controls = Controls(),
-           progress=None):
+           progress=None, plans=None):
     """Sample token sequences, one token at a time, from a Sampler or a Keras chorale model.
 
     forced: (batch, tokens) int array; a value >= 0 is given (primer notes, a melody to
-    harmonize) and is fed to the model as it is; -1 marks tokens to sample. Every sequence
-    has its own random generator (seeded from `seeds`), so a batch gives the same music as
-    sampling each sequence alone. The first token must be given.
+    harmonize) and is fed to the model as it is; UNSAMPLED (-1) marks tokens to sample.
+    Every sequence has its own random generator (seeded from `seeds`), so a batch gives
+    the same music as sampling each sequence alone. The first token must be given.
+
+    plans: None, or one `Plan` (or None) per sequence, read by the model at every step
+    (a model trained with plans runs with everything unknown when there is none). A plan
+    whose last fermata falls in the final steps ends on a held chord
+    (`chorale.model.plan.ending`): the unsampled tokens after that fermata repeat its chord.
 
     With `controls.voice_leading`, a sampled note that would complete a parallel fifth or
     octave with a voice already known in its chord (sampled before it, or given), or a
@@ -422,19 +129,23 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     """
     forced = np.asarray(forced)
     batch, length = forced.shape
-    if (forced[:, 0] < 0).any():
+    if (forced[:, 0] == UNSAMPLED).any():
         raise ChoraleError("the first token must be given (use a primer)")
     rngs = [np.random.default_rng(s) for s in seeds]
     allowed = allowed_tokens(vocab, controls.voice_ranges)
     everything = np.arange(vocab.size)[None]
     sampler = model if isinstance(model, Sampler) else Sampler.from_model(model)
+    rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
     stepper = sampler.stepper(batch)
     tokens = forced.copy()
     loglik = np.zeros(batch)
     sampled = np.zeros(batch)
     for t in range(length - 1):
-        logits = stepper(tokens[:, t], t)
-        free = tokens[:, t + 1] < 0
+        logits = stepper(tokens[:, t], t, None if rows is None else rows[:, t])
+        free = tokens[:, t + 1] == UNSAMPLED
+        hold = free & ((t + 1) // N_VOICES >= held)  # the final chord, held: a copy, not a sample
+        tokens[hold, t + 1] = tokens[hold, t + 1 - N_VOICES]
+        free &= ~hold
         if free.any():
             voice = (t + 1) % N_VOICES
             chord_start = t + 1 - voice
@@ -489,13 +200,14 @@ def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
 
 
 def generate(model, vocab: Vocabulary, primers: list[np.ndarray], steps: int, seeds, controls: Controls,
-             progress=None):
-    """Continue each primer to `steps` chords; return the grids and mean log-likelihoods."""
-    forced = np.full((len(primers), steps * N_VOICES), -1, dtype=np.int64)
+             plans: list[Plan | None] | None = None, progress=None):
+    """Continue each primer to `steps` chords, following its plan (None: nothing known);
+    return the grids and mean log-likelihoods per sampled note."""
+    forced = np.full((len(primers), steps * N_VOICES), UNSAMPLED, dtype=np.int64)
     for row, primer in zip(forced, primers):
         if len(primer) > steps:
             raise ChoraleError(f"the primer has {len(primer)} steps, more than the {steps} requested")
         tokens = vocab.encode(primer)
         row[: len(tokens)] = tokens
-    tokens, loglik = sample(model, vocab, forced, seeds, controls, progress)
+    tokens, loglik = sample(model, vocab, forced, seeds, controls, progress, plans)
     return [vocab.decode(t) for t in tokens], loglik

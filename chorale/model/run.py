@@ -1,0 +1,128 @@
+"""The run folder `chorale train` writes: its card, its Keras model, its NumPy sampler.
+
+One module reads run folders, so every command checks them the same way. Importing it
+costs no TensorFlow: Keras is imported inside `safe_load` and `load_run` only, because
+`generate` must start without it whenever sampler.npz is valid.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from chorale import ChoraleError
+
+SHIPPED_MODULES = ("keras", "chorale", "builtins")  # a model may only need code from these
+
+
+def read_card(model_dir):
+    """(card, vocabulary) of a trained model folder, after checking the folder holds a model."""
+    from chorale.encoding import Vocabulary  # NumPy: not on the `chorale --help` path
+
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ChoraleError(f"{model_dir}: no such model folder")
+    if not (model_dir / "card.json").is_file():
+        raise ChoraleError(f"{model_dir}: no card.json (not a finished training run)")
+    try:
+        card = json.loads((model_dir / "card.json").read_text())
+        vocab = Vocabulary.from_dict(card["vocabulary"])
+    except (ValueError, KeyError, TypeError):
+        raise ChoraleError(f"{model_dir / 'card.json'}: not a model card") from None
+    if not (model_dir / "model.keras").is_file():
+        raise ChoraleError(f"{model_dir}: no model.keras")
+    return card, vocab
+
+
+def safe_load(path):
+    """A .keras model in Keras safe mode, after refusing, with a clear message, any file whose
+    config asks for code: a Python lambda's bytecode, or anything outside Keras and chorale."""
+    from chorale.backend import keras
+
+    import chorale.model.networks  # noqa: F401  (registers the custom layers)
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            config = json.loads(z.read("config.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise ChoraleError(f"{path}: not a loadable chorale model (a corrupt or truncated .keras file)") from None
+    code = _code_needed(config)
+    if code:
+        raise ChoraleError(f"{path}: refused: the model needs code that chorale does not ship ({code})")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as e:  # Keras raises many types for a foreign file
+        reason = (str(e).strip().splitlines() or [""])[0][:100]
+        raise ChoraleError(f"{path}: not a loadable chorale model ({type(e).__name__}: {reason})") from None
+
+
+def _code_needed(config) -> str | None:
+    """The first object in a Keras model config that safe mode must refuse: a Python lambda
+    (marshalled bytecode), or a class or function from a module other than SHIPPED_MODULES."""
+    items = config.values() if isinstance(config, dict) else config if isinstance(config, list) else ()
+    if isinstance(config, dict):
+        if config.get("class_name") == "__lambda__":
+            return "a Python lambda"
+        module = config.get("module")
+        if isinstance(module, str) and module.split(".")[0] not in SHIPPED_MODULES:
+            name = config.get("config") if config.get("class_name") == "function" else config.get("class_name")
+            return f"{module}.{name}"
+    return next(filter(None, map(_code_needed, items)), None)
+
+
+def _check(model_dir, model, card, vocab):
+    """The model matches its card: classes, architecture, size."""
+    if model.output_shape[-1] != vocab.size:
+        raise ChoraleError(f"{model_dir}: the model predicts {model.output_shape[-1]} classes, "
+                           f"its card says {vocab.size}")
+    arch = card.get("architecture")
+    if arch is not None and model.name != f"chorale_{arch.replace('-', '_')}":
+        raise ChoraleError(f"{model_dir}: model.keras holds '{model.name}', its card says a {arch} model")
+    if card.get("parameters", model.count_params()) != model.count_params():
+        raise ChoraleError(f"{model_dir}: model.keras has {model.count_params():,} parameters, "
+                           f"its card says {card['parameters']}")
+
+
+def load_run(model_dir):
+    """(model, card, vocabulary) of a trained model folder whose card describes its model.keras."""
+    model_dir = Path(model_dir)
+    card, vocab = read_card(model_dir)
+    model = safe_load(model_dir / "model.keras")
+    _check(model_dir, model, card, vocab)
+    return model, card, vocab
+
+
+def write_sampler(model_dir, model) -> None:
+    """Export `model` (the folder's model.keras, loaded) to the folder's sampler.npz."""
+    from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
+
+    model_dir = Path(model_dir)
+    Sampler.from_model(model).save(model_dir / SAMPLER_FILE, file_hash(model_dir / "model.keras"))
+
+
+def load_sampler(model_dir):
+    """(Sampler, card, vocabulary) of a trained model folder.
+
+    Uses the folder's sampler.npz when it was made from this model.keras (no TensorFlow
+    import: generate starts in about a second); otherwise loads the Keras model once and
+    writes sampler.npz beside it when the folder is writable.
+    """
+    from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
+
+    model_dir = Path(model_dir)
+    card, vocab = read_card(model_dir)
+    source = file_hash(model_dir / "model.keras")
+    sampler = Sampler.load(model_dir / SAMPLER_FILE, source)
+    if sampler is None:
+        model = safe_load(model_dir / "model.keras")
+        _check(model_dir, model, card, vocab)
+        sampler = Sampler.from_model(model)
+        try:
+            sampler.save(model_dir / SAMPLER_FILE, source)
+        except (ChoraleError, OSError):
+            pass  # a read-only install: sample from memory, try again next time
+    if sampler.output_width() != vocab.size:  # the card was edited after sampler.npz was made
+        raise ChoraleError(f"{model_dir}: the model predicts {sampler.output_width()} classes, "
+                           f"its card says {vocab.size}")
+    return sampler, card, vocab
