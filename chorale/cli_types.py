@@ -61,3 +61,40 @@ class Primer(click.ParamType):
             self.fail(f"'{text}': expected none, train:N, valid:N, test:N, or a .csv, MIDI or MusicXML file",
                       param, ctx)
         return text
+
+
+class Existing(click.ParamType):
+    """A path that must exist: a file, or also a folder with `folder_ok`. Unlike
+    click.Path, a name too long or a folder that cannot be read is said as such, not
+    'does not exist'; a FIFO or device passes here and is refused by the reader."""
+
+    name = "path"
+
+    def __init__(self, folder_ok: bool = False):
+        self.folder_ok = folder_ok
+
+    def convert(self, value, param, ctx):
+        from chorale import ChoraleError
+        from chorale.io.files import kind
+
+        try:
+            found = kind(value)
+        except ChoraleError as e:
+            self.fail(str(e), param, ctx)
+        if found is None:
+            self.fail(f"{value}: no such file{' or folder' if self.folder_ok else ''}", param, ctx)
+        if found == "folder" and not self.folder_ok:
+            self.fail(f"{value}: is a folder, expected a file", param, ctx)
+        return str(value)
+
+
+def default_output(ctx, param, value):
+    """An output option whose default lives in ./outputs/: the folder is made when the first
+    file is written into it, so a command that fails before that leaves no outputs/ behind."""
+    if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
+        from pathlib import Path
+
+        from chorale.io.files import create_on_write
+
+        create_on_write(Path(value).parent)
+    return value

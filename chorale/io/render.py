@@ -272,13 +272,15 @@ def _program_option(ctx, param, value):
 def render_options(command):
     """The output options `render` and `generate` share: --wav, --png, --musicxml, --sheet,
     --tempo, --instrument (passed on as `program`) and --title."""
+    from chorale.cli_types import TEMPO
+
     output = click.Path(dir_okay=False, path_type=Path)
     options = [
         click.option("--wav", type=output, help="Write audio (FluidSynth if installed, else a built-in synthesizer)."),
         click.option("--png", type=output, help="Write a piano-roll picture (.png)."),
         click.option("--musicxml", type=output, help="Write MusicXML (.musicxml, .xml or compressed .mxl)."),
         click.option("--sheet", type=output, help="Engrave sheet music with MuseScore (.pdf or .png)."),
-        click.option("--tempo", type=click.FloatRange(10, 400), default=72.0, show_default=True,  # midi.DEFAULT_TEMPO
+        click.option("--tempo", type=TEMPO, default=72.0, show_default=True,  # midi.DEFAULT_TEMPO
                      help="Quarter notes per minute."),
         click.option("--instrument", "program", default="church organ", show_default=True, callback=_program_option,
                      help="General MIDI instrument: a name such as 'choir aahs' or 'string ensemble 1', or 1-128."),
