@@ -5,7 +5,7 @@ A Bach chorale is a few kB and a few hundred 16th-note steps; the limits leave r
 long pieces and big datasets while refusing what can only be a mistake or an attack.
 """
 
-MAX_STEPS = 100_000  # 16th-note steps in one chorale: about 1.5 hours at 72 BPM
+MAX_STEPS = 20_000  # 16th-note steps in one chorale: 1250 bars, about 17 minutes at 72 BPM
 MAX_BARS = MAX_STEPS // 16  # 4/4 bars
 MAX_SEED = 2**31 - 1  # seeds and seed + count - 1 stay below 2**32, as NumPy requires
 MAX_COUNT = 1000  # chorales per `generate`, candidates per `harmonize`
@@ -15,4 +15,4 @@ MAX_ARCHIVE_BYTES = 50_000_000  # an archive file, and the total of the CSVs it 
 MAX_ARCHIVE_MEMBERS = 20_000
 MAX_DATASET_BYTES = 200_000_000  # all the CSVs of a dataset folder together
 MAX_AUDIO_SECONDS = 600  # a WAV file: 10 minutes
-MAX_SCORE_STEPS = 16 * 1000  # MusicXML and sheet music: 1000 bars
+MAX_SCORE_STEPS = 16 * 64  # MusicXML and sheet music: 64 bars (music21 takes about 1.5 ms a note)
