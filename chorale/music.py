@@ -279,15 +279,17 @@ def read_groups(paths) -> dict[str, dict[str, np.ndarray]]:
     from pathlib import Path
 
     from chorale import ChoraleError
+    from chorale.io.files import kind
     from chorale.io.midi import read_grid
 
     groups: dict[str, list] = {}
     for path in map(Path, paths):
-        if path.is_dir():
+        if kind(path) == "folder":
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in CHORALE_SUFFIXES)
             if not found:
                 raise ChoraleError(f"{path}: no chorale files ({', '.join(CHORALE_SUFFIXES)}) in the folder")
-            groups[path.name or str(path)] = found
+            title = path.name or str(path)
+            groups[str(path) if title in groups else title] = found  # a/out and b/out: two columns
         else:
             groups.setdefault("files", []).append(path)
     return {title: {str(p): read_grid(p) for p in files} for title, files in groups.items()}

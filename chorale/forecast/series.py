@@ -22,6 +22,7 @@ import pandas as pd
 from chorale import ChoraleError
 
 FILLS = ("previous", "linear")
+MAX_VALUE = 1e100  # far from float64's 1.8e308, so sums, differences and squares stay finite
 
 
 @dataclass
@@ -41,11 +42,15 @@ def _line(i: int) -> int:
 def load_series(path, column: str, time_column: str | None = None,
                 fill: str | None = None) -> Series:
     """Read one numeric column (and an optional time column) from a CSV file."""
+    import io
+
+    from chorale.io.files import read_input
+    from chorale.limits import MAX_TEXT_BYTES
+
     path = Path(path)
-    if not path.is_file():
-        raise ChoraleError(f"{path}: no such file")
+    data = read_input(path, MAX_TEXT_BYTES, "series CSV")
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(io.BytesIO(data))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ChoraleError(f"{path}: not a readable CSV file ({str(e).strip()})") from None
     for name in filter(None, (column, time_column)):
@@ -61,9 +66,10 @@ def load_series(path, column: str, time_column: str | None = None,
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ChoraleError(f"{path}: column '{column}', line {_line(i)}: "
                            f"{raw.iloc[i]!r} is not a number")
-    if np.isinf(values).any():
-        i = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
-        raise ChoraleError(f"{path}: column '{column}', line {_line(i)}: infinite value")
+    if (np.abs(values) > MAX_VALUE).any():  # differences and squares of larger values overflow to inf and NaN
+        i = int(np.flatnonzero((np.abs(values) > MAX_VALUE).to_numpy())[0])
+        raise ChoraleError(f"{path}: column '{column}', line {_line(i)}: {raw.iloc[i]} is beyond "
+                           f"±{MAX_VALUE:g}; rescale the column")
     series = Series(values.to_numpy(float), source=str(path))
     if time_column:
         values = _on_time_grid(path, df[time_column], values, series, fill)
