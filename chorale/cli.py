@@ -8,6 +8,8 @@ line `Error: ...` and exit 1; usage errors exit 2 (Click's convention); Ctrl-C e
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
 
 import click
@@ -24,7 +26,13 @@ class Terminated(KeyboardInterrupt):
 
 
 def _terminate(signum, frame):
+    if os.getpid() != _MAIN_PID:  # a worker forked with this handler: die as the default would
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
     raise Terminated()
+
+
+_MAIN_PID = os.getpid()
 
 
 def _interrupted(e: KeyboardInterrupt):
@@ -67,7 +75,6 @@ class Group(click.Group):
     """
 
     def main(self, *args, **kwargs):
-        import signal
         import threading
 
         handle = (threading.current_thread() is threading.main_thread()
