@@ -217,7 +217,7 @@ def _archive_members(path: Path) -> list[tuple[str, bytes]]:
 
 def _zip_members(path: Path, data: bytes, budget: _Budget) -> list[tuple[str, bytes]]:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        infos = [i for i in z.infolist() if not i.is_dir()]
+        infos = [i for i in z.infolist() if not i.filename.endswith("/")]  # is_dir() fails on an empty name
         _check_count(path, len(infos))
         for info in infos:
             _check_member(path, info.filename)
