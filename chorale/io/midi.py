@@ -13,6 +13,7 @@ named, else four single-note lines in order, else by pitch order at each step.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import unicodedata
@@ -235,6 +236,12 @@ def _score(grid: np.ndarray, key):
     unspelled (estimating the key needs this score first)."""
     from music21 import clef, instrument, meter, note, pitch, stream
 
+    degrees = _degrees(key)
+
+    @functools.cache
+    def spelled(midi_pitch: int) -> str:  # the scale is slow to realize: once per key, each pitch once
+        return _spelled(pitch.Pitch(midi=midi_pitch), key, degrees).nameWithOctave
+
     score = stream.Score()
     clefs = (clef.TrebleClef, clef.TrebleClef, clef.Treble8vbClef, clef.BassClef)
     singers = (instrument.Soprano, instrument.Alto, instrument.Tenor, instrument.Bass)
@@ -245,19 +252,26 @@ def _score(grid: np.ndarray, key):
         for start, stop, midi_pitch in _runs(grid[:, voice]):
             length = (stop - start) / STEPS_PER_QUARTER
             part.append(note.Rest(quarterLength=length) if midi_pitch == REST
-                        else note.Note(_spelled(pitch.Pitch(midi=midi_pitch), key), quarterLength=length))
+                        else note.Note(spelled(midi_pitch), quarterLength=length))
         score.insert(0, part)
     return score
 
 
-def _spelled(p, key):
-    """The spelling a musician expects in `key`: a scale degree (with the minor's raised 6th
-    and 7th) if the pitch is one, else sharps in sharp keys and flats in flat keys."""
+def _degrees(key) -> set[str]:
+    """The names of `key`'s scale degrees, with the minor's raised 6th and 7th."""
     if key is None:
-        return p
+        return set()
     degrees = {q.name for q in key.getScale().getPitches()}
     if key.mode == "minor":
         degrees |= {key.tonic.transpose("M6").name, key.tonic.transpose("M7").name}
+    return degrees
+
+
+def _spelled(p, key, degrees: set[str]):
+    """The spelling a musician expects in `key`: a scale degree if the pitch is one, else
+    sharps in sharp keys and flats in flat keys."""
+    if key is None:
+        return p
     for candidate in (p, *p.getAllCommonEnharmonics(alterLimit=1)):
         if candidate.name in degrees:
             return candidate
