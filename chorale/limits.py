@@ -14,5 +14,6 @@ MAX_MUSIC_BYTES = 2_000_000  # a MIDI or MusicXML file (an .mxl: its uncompresse
 MAX_ARCHIVE_BYTES = 50_000_000  # an archive file, and the total of the CSVs it holds uncompressed
 MAX_ARCHIVE_MEMBERS = 20_000
 MAX_DATASET_BYTES = 200_000_000  # all the CSVs of a dataset folder together
+MAX_SERIES_ROWS = 200_000  # values in a forecast series: its windows are copied many times over
 MAX_AUDIO_SECONDS = 600  # a WAV file: 10 minutes
 MAX_SCORE_STEPS = 16 * 64  # MusicXML and sheet music: 64 bars (music21 takes about 1.5 ms a note)

@@ -578,6 +578,8 @@ CASES = [
          files={"in.musicxml": MUSICXML_NOTE.format(divisions=1, before="<note><pitch><step>D</step><octave>5</octave></pitch><duration>-2</duration></note>")}),
     case("harmonize: quintuplets", "harmonize m.mid --model {model} --out x.mid", "m.mid", "closer together than a 16th",
          files={"m.mid": midi_of([QUINTUPLETS])}),
+    case("input: series past the row limit", "forecast csv s.csv --column y --model naive", "s.csv", "rows",
+         files={"s.csv": "y\n" + "1\n" * 200_001}),
     case("csv: values near float's limit", "forecast csv s.csv --column y --model naive", "s.csv", "rescale",
          files={"s.csv": "y\n" + "1.7e308\n" * 120}),
     # operating-system errors

@@ -45,7 +45,7 @@ def load_series(path, column: str, time_column: str | None = None,
     import io
 
     from chorale.io.files import read_input
-    from chorale.limits import MAX_TEXT_BYTES
+    from chorale.limits import MAX_SERIES_ROWS, MAX_TEXT_BYTES
 
     path = Path(path)
     data = read_input(path, MAX_TEXT_BYTES, "series CSV")
@@ -53,6 +53,8 @@ def load_series(path, column: str, time_column: str | None = None,
         df = pd.read_csv(io.BytesIO(data))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ChoraleError(f"{path}: not a readable CSV file ({str(e).strip()})") from None
+    if len(df) > MAX_SERIES_ROWS:
+        raise ChoraleError(f"{path}: {len(df):,} rows, more than the limit of {MAX_SERIES_ROWS:,} for a series")
     for name in filter(None, (column, time_column)):
         if name not in df.columns:
             raise ChoraleError(f"{path}: no column '{name}' "

@@ -186,11 +186,11 @@ def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, progr
         conductor.append(mido.MetaMessage("key_signature", key=_mido_key_name(estimate_key(grid))))
     midi.tracks.append(_track(conductor, []))
     for voice, (name, velocity) in enumerate(zip(VOICES, velocities)):
-        events = []  # (absolute tick, message); note-offs sort before note-ons at the same tick
+        events = []  # (absolute tick, order, message fields); note-offs sort before note-ons at the same tick
         for start, stop, pitch in _runs(grid[:, voice]):
             if pitch != REST:
-                events.append((start * TICKS_PER_STEP, 1, mido.Message("note_on", channel=voice, note=pitch, velocity=velocity)))
-                events.append((stop * TICKS_PER_STEP, 0, mido.Message("note_off", channel=voice, note=pitch, velocity=64)))
+                events.append((start * TICKS_PER_STEP, 1, dict(type="note_on", channel=voice, note=pitch, velocity=velocity)))
+                events.append((stop * TICKS_PER_STEP, 0, dict(type="note_off", channel=voice, note=pitch, velocity=64)))
         header = [mido.MetaMessage("track_name", name=name.capitalize()),
                   mido.Message("program_change", channel=voice, program=program)]
         midi.tracks.append(_track(header, sorted(events, key=lambda e: e[:2]), end))
@@ -199,11 +199,12 @@ def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, progr
 
 
 def _track(header, events, end: int = 0) -> mido.MidiTrack:
-    """A track from time-0 messages and (absolute tick, order, message) events, ended at `end`."""
+    """A track from time-0 messages and (absolute tick, order, message fields) events, ended
+    at `end`; each message is made once, with its delta time (mido checks every field it is given)."""
     track = mido.MidiTrack(header)
     now = 0
-    for tick, _, message in events:
-        track.append(message.copy(time=tick - now))
+    for tick, _, fields in events:
+        track.append(mido.Message(**fields, time=tick - now))
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=max(end - now, 0)))
     return track
