@@ -16,7 +16,7 @@ import click
 
 from chorale import ChoraleError, __version__
 from chorale.cli_types import (BARS, COUNT, DROPOUT, LEARNING_RATE, POSITIVE, SEED, STEPS, TEMPERATURE,
-                                PROBABILITY, Existing, Primer, default_output)
+                                PROBABILITY, Existing, Primer, default_output, locked_run_folder)
 from chorale.io.render import render_options
 
 
@@ -239,7 +239,8 @@ def _parse_options(pairs):
 @click.option("--seed", type=SEED, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
-@click.option("--out", type=click.Path(path_type=str), help="Run folder (default: a new one under outputs/models/).")
+@click.option("--out", type=click.Path(path_type=str), callback=locked_run_folder,
+              help="Run folder (default: a new one under outputs/models/).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder.")
 @click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",

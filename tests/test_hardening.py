@@ -90,6 +90,14 @@ def test_two_commands_cannot_hold_one_run_folder(tmp_path):
         pass
 
 
+def test_train_refuses_a_run_folder_another_command_holds(tmp_path):
+    with run_lock(tmp_path / "run"):
+        result = CliRunner().invoke(cli, ["train", "--data", "nowhere", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "another chorale command is writing this run folder" in result.output
+    result = CliRunner().invoke(cli, ["train", "--data", "nowhere", "--out", str(tmp_path / "run")])
+    assert "no such file" in result.output  # released when the first command ended
+
+
 def test_a_legal_long_output_name_is_written(tmp_path):
     target = tmp_path / ("x" * 250 + ".mid")
     write_midi(target, BACH)
