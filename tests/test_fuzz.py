@@ -14,6 +14,7 @@ import math
 import unicodedata
 import tarfile
 import tempfile
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -107,11 +108,14 @@ def _refused_cleanly(read, suffix: str, data: bytes):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"in{suffix}"
         path.write_bytes(data)
+        start = time.perf_counter()
         try:
             return read(path)
         except ChoraleError as e:
             assert "\n" not in str(e) and str(path) in str(e)  # one line, naming the file
             return None
+        finally:
+            assert time.perf_counter() - start < 5, "a small input took more than 5 s"
 
 
 def csv_never_crashes(data: bytes):
@@ -200,6 +204,19 @@ def option_is_checked(case):
     assert value <= t.max and not (t.max_open and value == t.max), (command, param.name, text)
 
 
+def text_option_is_checked(text: str):
+    """Any Unicode for --instrument and --primer, checked before anything else runs: one
+    `Error:` line (exit 1 or 2), never a traceback."""
+    from click.testing import CliRunner
+
+    for args in (["render", "--instrument", text, "nowhere.csv", "--midi", "o.mid"],
+                 ["generate", "--primer", text, "--model", "nowhere"]):
+        result = CliRunner().invoke(cli, args)
+        errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+        assert result.exit_code in (1, 2) and len(errors) == 1, (args, result.output)
+        assert isinstance(result.exception, SystemExit), result.exception
+
+
 def title_is_stored(title: str):
     """Any Unicode title: the MIDI track name is Latin-1 without control characters, the
     MIDI file saves, and the MusicXML score holds only characters XML can store."""
@@ -271,6 +288,8 @@ TARGETS = {
     "encoding: round trip": (VOCABULARIES.flatmap(_in_vocabulary), encoding_round_trips, 200),
     "cli: numeric option values": (st.tuples(st.sampled_from(NUMERIC_OPTIONS), OPTION_VALUES), option_is_checked, 400),
     "titles: any Unicode": (st.text(max_size=20), title_is_stored, 15),
+    "cli: text option values": (st.one_of(st.text(max_size=12), st.from_regex(r"[A-Za-z]{0,6}:[-+]?[0-9]{0,3}")),
+                                text_option_is_checked, 200),
     "archive loader: damaged gzip payload": (st.tuples(st.lists(grids(min_steps=2, max_steps=8), min_size=1, max_size=3),
                                                        st.integers(0, 10_000), st.integers(0, 255)),
                                              tgz_damage_is_detected, 150),
