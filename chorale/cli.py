@@ -2,12 +2,14 @@
 
 Heavy libraries (TensorFlow, music21, pandas) are imported inside the commands, so
 `chorale --help` stays fast. Errors a user can cause are ChoraleError: they print one
-line `Error: ...` and exit 1; usage errors exit 2 (Click's convention); Ctrl-C exits 130.
+line `Error: ...` and exit 1; usage errors exit 2 (Click's convention, and every option
+value is checked by the shared types of chorale.cli_types); Ctrl-C exits 130, SIGTERM 143.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import sys
@@ -25,14 +27,11 @@ class Terminated(KeyboardInterrupt):
     cleanup runs (temporary files removed, checkpoints kept) and the command exits 143."""
 
 
-def _terminate(signum, frame):
-    if os.getpid() != _MAIN_PID:  # a worker forked with this handler: die as the default would
+def _terminate(main_pid: int, signum, frame):
+    if os.getpid() != main_pid:  # a worker forked with this handler: die as the default would
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
     raise Terminated()
-
-
-_MAIN_PID = os.getpid()
 
 
 def _interrupted(e: KeyboardInterrupt):
@@ -80,7 +79,7 @@ class Group(click.Group):
         handle = (threading.current_thread() is threading.main_thread()
                   and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
         if handle:
-            signal.signal(signal.SIGTERM, _terminate)
+            signal.signal(signal.SIGTERM, functools.partial(_terminate, os.getpid()))
         try:
             return super().main(*args, **kwargs)
         finally:

@@ -52,7 +52,8 @@ def read_input(path, limit: int, what: str = "file") -> bytes:
     except OSError as e:
         raise os_error(path, e) from None
     with os.fdopen(fd, "rb") as f:
-        mode, size = os.fstat(fd)[stat.ST_MODE], os.fstat(fd).st_size
+        status = os.fstat(fd)
+        mode, size = status.st_mode, status.st_size
         if stat.S_ISDIR(mode):
             raise ChoraleError(f"{path}: is a folder, expected a {what}")
         if not stat.S_ISREG(mode):
@@ -152,18 +153,19 @@ def _publish(tmp, path: Path) -> None:
     if _REPLACE.get():
         os.replace(tmp, path)
         return
+    taken = ChoraleError(f"{path} already exists: another command wrote it while this one ran "
+                         "(use --force to overwrite)")
     try:
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise
-        except OSError:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
-            os.replace(tmp, path)
-            return
+        os.link(tmp, path)
     except FileExistsError:
-        raise ChoraleError(f"{path} already exists: another command wrote it while this one ran "
-                           "(use --force to overwrite)") from None
+        raise taken from None
+    except OSError:  # no hard links here: claim the name exclusively, then fill it
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            raise taken from None
+        os.replace(tmp, path)
+        return
     os.unlink(tmp)
 
 
