@@ -211,7 +211,7 @@ def _archive_members(path: Path) -> list[tuple[str, bytes]]:
             return _zip_members(path, data, budget)
         return _tar_members(path, data, budget)
     except (tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError,
-            NotImplementedError) as e:
+            NotImplementedError, ValueError) as e:  # zipfile seeks to negative offsets on a corrupt directory
         raise ChoraleError(f"{path}: not a readable archive ({e})") from None
 
 

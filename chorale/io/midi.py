@@ -30,7 +30,7 @@ from chorale import ChoraleError
 from chorale.data.loader import read_csv
 from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, REST, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES
 from chorale.io.files import atomic_write, read_input
-from chorale.limits import MAX_MUSIC_BYTES, MAX_STEPS
+from chorale.limits import MAX_MIDI_BYTES, MAX_MUSIC_BYTES, MAX_STEPS
 
 TICKS_PER_QUARTER = 480
 TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER
@@ -376,7 +376,7 @@ def _read_lines(path: Path):
     if suffix not in MIDI_SUFFIXES + MUSICXML_SUFFIXES:
         shown = f"'{suffix}'" if suffix else "(no file name extension)"
         raise ChoraleError(f"{path}: unknown file type {shown}: expected .mid, .midi, .musicxml, .xml, .mxl or .csv")
-    data = read_input(path, MAX_MUSIC_BYTES, "chorale")
+    data = read_input(path, MAX_MIDI_BYTES if suffix in MIDI_SUFFIXES else MAX_MUSIC_BYTES, "chorale")
     lines, steps, steps_per_bar = (_midi_lines if suffix in MIDI_SUFFIXES else _musicxml_lines)(path, data)
     if not any(line.notes for line in lines):
         raise ChoraleError(f"{path}: no pitched notes (drums are ignored)")
