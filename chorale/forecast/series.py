@@ -233,6 +233,9 @@ def forecast_series(series: Series, model: str = "gru", window: int = 50,
     else:
         m, s = f.predict(last), np.zeros((1, horizon))
     m, s = (m[0] + scaled[-1]) * std + mean, s[0] * std
+    if not (np.isfinite(m).all() and np.isfinite(s).all()):  # never print or write NaN as a forecast
+        raise ChoraleError(f"{series.source}: the {model} model's forecast is not finite (training diverged); "
+                           "try another --model or --seed")
     table = pd.DataFrame({series.time_name: future_times(series, horizon), "forecast": m,
                           "lower": m - 2 * s, "upper": m + 2 * s})
     return {"model": model, "window": window, "horizon": horizon, "n": n,
