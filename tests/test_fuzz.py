@@ -217,6 +217,33 @@ def text_option_is_checked(text: str):
         assert isinstance(result.exception, SystemExit), result.exception
 
 
+def render_is_whole_or_refused(case):
+    """`chorale render` of a near-valid CSV or MIDI file: exit 0 with a whole MIDI file, or
+    one `Error:` line, exit 1, and nothing written; within 5 s."""
+    from click.testing import CliRunner
+
+    suffix, data = case
+    with tempfile.TemporaryDirectory() as folder:
+        source, out = Path(folder) / f"in{suffix}", Path(folder) / "out.mid"
+        source.write_bytes(data)
+        start = time.perf_counter()
+        result = CliRunner().invoke(cli, ["render", str(source), "--midi", str(out)])
+        assert time.perf_counter() - start < 5
+        assert isinstance(result.exception, (SystemExit, type(None))), result.exception
+        if result.exit_code == 0:  # a whole MIDI file (of rests only, if the input had no notes)
+            assert len(mido_file(out).tracks) == 1 + N_VOICES
+        else:
+            lines = result.output.strip().splitlines()
+            assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
+            assert sorted(p.name for p in Path(folder).iterdir()) == [source.name]
+
+
+def mido_file(path):
+    import mido
+
+    return mido.MidiFile(path)
+
+
 def title_is_stored(title: str):
     """Any Unicode title: the MIDI track name is Latin-1 without control characters, the
     MIDI file saves, and the MusicXML score holds only characters XML can store."""
@@ -295,6 +322,9 @@ TARGETS = {
                                              tgz_damage_is_detected, 150),
     "musicxml importer: near-valid files": (st.tuples(st.integers(0, len(MUSICXML_SEEDS) - 1), MUSICXML_EDITS),
                                             musicxml_never_crashes, 25),
+    "cli: render near-valid files": (st.one_of(near_valid(csv_bytes).map(lambda b: (".csv", b)),
+                                               near_valid(midi_bytes, grids(max_steps=8)).map(lambda b: (".mid", b))),
+                                     render_is_whole_or_refused, 40),
     "csv loader: any line ending": (st.tuples(grids(), st.sampled_from(["\n", "\r\n", "\r"])), csv_line_endings, 60),
 }
 
