@@ -19,6 +19,7 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -231,17 +232,11 @@ def render_is_whole_or_refused(case):
         assert time.perf_counter() - start < 5
         assert isinstance(result.exception, (SystemExit, type(None))), result.exception
         if result.exit_code == 0:  # a whole MIDI file (of rests only, if the input had no notes)
-            assert len(mido_file(out).tracks) == 1 + N_VOICES
+            assert len(mido.MidiFile(out).tracks) == 1 + N_VOICES
         else:
             lines = result.output.strip().splitlines()
             assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
             assert sorted(p.name for p in Path(folder).iterdir()) == [source.name]
-
-
-def mido_file(path):
-    import mido
-
-    return mido.MidiFile(path)
 
 
 def title_is_stored(title: str):
