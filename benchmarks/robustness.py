@@ -1,47 +1,180 @@
-"""How robust is the CLI? The bad-input catalogue, plus a longer run of every fuzz target.
+"""How robust is the CLI? The bad-input catalogue, inputs at every size limit, and a longer
+run of every fuzz target.
 
-    python benchmarks/robustness.py [--examples 500]
+    python benchmarks/robustness.py [--examples 500] [--skip-limits]
 
-Runs each case of tests/test_bad_inputs.py (the same table the tests use) and counts the
-cases handled cleanly (the expected exit code, one `Error:` line naming the problem, no
-traceback, no file left or changed) and the files left behind (must be 0), then runs each
-hypothesis target of tests/test_fuzz.py for --examples examples. Prints a table and writes
-benchmarks/results/robustness.json.
+1. Runs each case of tests/test_bad_inputs.py (the table the tests use) and, per class
+   of case (the name before the colon), counts the cases handled cleanly (the expected
+   exit code, one `Error:` line naming the problem, no traceback, never the last-resort
+   handler, no file left or changed), with the slowest case's seconds and its peak
+   memory (tracemalloc: Python and NumPy allocations).
+2. Runs `chorale` as a separate process on the worst input each size limit allows
+   (chorale.limits): it must finish, processed or refused, within 10 s and 1 GB of
+   resident memory (the process's peak RSS, the interpreter and libraries included).
+3. Runs each hypothesis target of tests/test_fuzz.py for --examples examples.
+
+Prints tables and writes benchmarks/results/robustness.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests package holds the tables
 
+import numpy as np  # noqa: E402
+
+from chorale import limits  # noqa: E402
 from chorale.io.files import atomic_write  # noqa: E402
 from tests import test_fuzz  # noqa: E402
 from tests.test_bad_inputs import CASES, build_shared, run_case  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "robustness.json"
+TARGET_SECONDS, TARGET_MB = 10, 1024
 
 
 def catalogue() -> dict:
+    outcomes, cost = [], {}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         shared = build_shared(root)
+        tracemalloc.start()
         try:
-            outcomes = [run_case(case, root, shared) for case in CASES]
+            for case in CASES:
+                tracemalloc.reset_peak()
+                start = time.perf_counter()
+                outcomes.append(run_case(case, root, shared))
+                cost[case.name] = (time.perf_counter() - start, tracemalloc.get_traced_memory()[1] / 2**20)
         finally:
+            tracemalloc.stop()
             (root / "shared" / "readonly").chmod(0o755)  # so the folder can be removed
     problems = {o.case.name: o.problems() for o in outcomes if o.problems()}
+    classes: dict[str, dict] = {}
+    for o in outcomes:
+        group = o.case.name.split(":")[0]
+        seconds, mb = cost[o.case.name]
+        c = classes.setdefault(group, {"cases": 0, "clean": 0, "worst_seconds": 0.0, "worst_case": "", "peak_mb": 0.0})
+        c["cases"] += 1
+        c["clean"] += o.case.name not in problems
+        if seconds > c["worst_seconds"]:
+            c["worst_seconds"], c["worst_case"] = round(seconds, 2), o.case.name
+        c["peak_mb"] = round(max(c["peak_mb"], mb), 1)
     return {"cases_tried": len(outcomes), "cases_handled_cleanly": len(outcomes) - len(problems),
             "files_left_behind": sum(len(o.changed) for o in outcomes), "exit_codes": {
                 str(code): sum(o.exit_code == code for o in outcomes) for code in sorted({o.exit_code for o in outcomes})},
-            "problems": problems}
+            "classes": classes, "problems": problems}
 
 
+# ---------------------------------------------------------------------------- inputs at the limits
+def _random_grid(steps: int, seed: int = 0) -> np.ndarray:
+    """The worst chorale for every writer: a new note in every voice at every step."""
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.integers(lo, lo + 12, steps) for lo in (60, 55, 48, 36)], 1)
+
+
+def _csv(path: Path, grid) -> None:
+    from chorale.data.loader import write_csv
+
+    write_csv(path, grid)
+
+
+def _dense_midi(path: Path) -> None:
+    """A MIDI file at the size limit: one note after another, a tick apart."""
+    import mido
+
+    track = mido.MidiTrack()
+    pairs = limits.MAX_MIDI_BYTES // 9
+    for i in range(pairs):
+        track.append(mido.Message("note_on", note=60 + i % 12, velocity=80, time=1))
+        track.append(mido.Message("note_off", note=60 + i % 12, velocity=0, time=0))
+    midi = mido.MidiFile(type=0, ticks_per_beat=960)
+    midi.tracks.append(track)
+    midi.save(path)
+
+
+def _big_dataset(path: Path) -> None:
+    """A zip just within the archive budget: chorales of MAX_STEPS steps."""
+    text = ("note0,note1,note2,note3\n" + "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in _random_grid(limits.MAX_STEPS)))
+    count = limits.MAX_ARCHIVE_BYTES // len(text)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for i in range(count):
+            z.writestr(f"train/c{i}.csv", text)
+
+
+def _big_mxl(path: Path) -> None:
+    """An .mxl whose score is just under the uncompressed limit: as many notes as fit."""
+    from chorale.io.midi import to_score
+
+    steps = 1024  # a 1024-step score of 16ths is about 1.25 MB of XML: scale it to just under the limit
+    with tempfile.TemporaryDirectory() as folder:
+        score = Path(folder) / "s.musicxml"
+        while True:
+            to_score(_random_grid(steps)).write("musicxml", fp=score)
+            if score.stat().st_size <= limits.MAX_MUSIC_BYTES:
+                break
+            steps = int(steps * 0.97 * limits.MAX_MUSIC_BYTES / score.stat().st_size)
+        xml = score.read_bytes()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/container.xml", '<container><rootfiles><rootfile full-path="s.musicxml"/></rootfiles></container>')
+        z.writestr("s.musicxml", xml)
+
+
+def _big_series(path: Path) -> None:
+    rows = limits.MAX_SERIES_ROWS
+    values = np.sin(np.arange(rows) / 50) * 1e6 + np.arange(rows)
+    path.write_text("y\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+
+
+AUDIO_STEPS = int(limits.MAX_AUDIO_SECONDS / 60 * 72 * 4)  # the audio limit at the default tempo
+LIMITS = [  # name, make the input (path -> None), file name, command after `chorale`
+    ("CSV at the step limit to MIDI and PNG", lambda p: _csv(p, _random_grid(limits.MAX_STEPS)), "long.csv",
+     "render long.csv --midi o.mid --png o.png"),
+    ("CSV at the audio limit to WAV", lambda p: _csv(p, _random_grid(AUDIO_STEPS)), "audio.csv",
+     "render audio.csv --wav o.wav"),
+    ("CSV at the notation limit to MusicXML", lambda p: _csv(p, _random_grid(limits.MAX_SCORE_STEPS)), "score.csv",
+     "render score.csv --musicxml o.musicxml"),
+    ("CSV at the notation limit to sheet music", lambda p: _csv(p, _random_grid(limits.MAX_SCORE_STEPS)), "sheet.csv",
+     "render sheet.csv --sheet o.pdf"),
+    ("MIDI at the size limit", _dense_midi, "dense.mid", "render dense.mid --midi o.mid"),
+    (".mxl with a score at the size limit", _big_mxl, "big.mxl", "render big.mxl --midi o.mid"),
+    ("zip at the archive budget", _big_dataset, "big.zip", "data info big.zip"),
+    ("series CSV at the row limit (naive)", _big_series, "series.csv",
+     "forecast csv series.csv --column y --model naive --uncertainty 0"),
+    ("series CSV at the size limit", lambda p: p.write_text("y\n" + "1\n" * (limits.MAX_TEXT_BYTES // 2 - 2)),
+     "ones.csv", "forecast csv ones.csv --column y --model naive --uncertainty 0"),
+]
+
+
+def at_limits() -> dict:
+    results = {}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    for name, make, filename, command in LIMITS:
+        with tempfile.TemporaryDirectory() as folder:
+            make(Path(folder) / filename)
+            size = (Path(folder) / filename).stat().st_size
+            rss = Path(folder) / "rss.txt"  # GNU time writes the child's peak resident set (KB) here
+            start = time.perf_counter()
+            done = subprocess.run(["/usr/bin/time", "-o", str(rss), "-f", "%M", sys.executable, "-m", "chorale",
+                                   *command.split()], cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+            seconds = time.perf_counter() - start
+            peak = round(int(rss.read_text().split()[-1]) / 1024)
+        output = (done.stdout if done.returncode == 0 else done.stderr).strip()  # not TensorFlow's log
+        results[name] = {"input_bytes": size, "exit_code": done.returncode, "seconds": round(seconds, 1),
+                         "peak_rss_mb": peak, "within_target": seconds <= TARGET_SECONDS and peak <= TARGET_MB,
+                         "last_line": output.splitlines()[-1][:160] if output else ""}
+    return results
+
+
+# ---------------------------------------------------------------------------- fuzzing
 def fuzz(examples: int) -> dict:
     results = {}
     for name in test_fuzz.TARGETS:
@@ -59,20 +192,28 @@ def fuzz(examples: int) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=500, help="Hypothesis examples per fuzz target.")
+    parser.add_argument("--skip-limits", action="store_true", help="Do not run the inputs at the size limits.")
     args = parser.parse_args()
     start = time.perf_counter()
-    result = {"catalogue": catalogue(), "fuzz": fuzz(args.examples)}
+    result = {"catalogue": catalogue(), "limits": {} if args.skip_limits else at_limits(), "fuzz": fuzz(args.examples)}
     result["seconds"] = round(time.perf_counter() - start, 1)
     c = result["catalogue"]
-    print(f"{'cases tried':<40} {c['cases_tried']:>8}")
-    print(f"{'cases handled cleanly':<40} {c['cases_handled_cleanly']:>8}")
-    print(f"{'files left behind':<40} {c['files_left_behind']:>8}")
-    print(f"{'exit codes':<40} {', '.join(f'{k}: {v}' for k, v in c['exit_codes'].items()):>8}")
+    print(f"{'catalogue class':<12} {'cases':>6} {'clean':>6} {'worst s':>8} {'peak MB':>8}  slowest case")
+    for group, g in c["classes"].items():
+        print(f"{group:<12} {g['cases']:>6} {g['clean']:>6} {g['worst_seconds']:>8.2f} {g['peak_mb']:>8.1f}  {g['worst_case']}")
+    print(f"{'all':<12} {c['cases_tried']:>6} {c['cases_handled_cleanly']:>6}"
+          f"   files left behind: {c['files_left_behind']}; exit codes: "
+          f"{', '.join(f'{k}: {v}' for k, v in c['exit_codes'].items())}")
     for name, found in c["problems"].items():
         print(f"  NOT CLEAN {name}: {'; '.join(found)[:300]}")
-    print(f"\n{'fuzz target':<40} {'examples':>8} {'seconds':>8}  result")
+    if result["limits"]:
+        print(f"\n{'input at a limit':<42} {'MB in':>6} {'exit':>4} {'s':>6} {'RSS MB':>7}  ok  last line")
+        for name, r in result["limits"].items():
+            print(f"{name:<42} {r['input_bytes'] / 1e6:>6.1f} {r['exit_code']:>4} {r['seconds']:>6.1f} "
+                  f"{r['peak_rss_mb']:>7.0f}  {'yes' if r['within_target'] else 'NO '} {r['last_line'][:60]}")
+    print(f"\n{'fuzz target':<42} {'examples':>8} {'seconds':>8}  result")
     for name, r in result["fuzz"].items():
-        print(f"{name:<40} {r['examples']:>8} {r['seconds']:>8.1f}  {r['failure'] or 'ok'}")
+        print(f"{name:<42} {r['examples']:>8} {r['seconds']:>8.1f}  {r['failure'] or 'ok'}")
     RESULTS.parent.mkdir(exist_ok=True)
     with atomic_write(RESULTS) as f:
         json.dump(result, f, indent=2)

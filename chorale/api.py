@@ -23,11 +23,10 @@ import numpy as np
 
 from chorale import ChoraleError, defaults
 from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES, check_grid
+from chorale.limits import MAX_BARS, MAX_COUNT, MAX_SEED, MAX_STEPS
 from chorale.piece import Chorale, load
 
 __all__ = ["Model", "load_model", "load", "train", "evaluate"]
-
-MAX_SEED = 2**32 - 1  # NumPy's seeds are unsigned 32-bit integers
 
 
 def load_model(path=None) -> Model:
@@ -37,15 +36,16 @@ def load_model(path=None) -> Model:
 
 def _seed(seed) -> int:
     if seed is None:
-        return random.randrange(2**31)
+        return random.randrange(MAX_SEED + 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
         raise ChoraleError(f"seed must be a whole number in 0..{MAX_SEED}, got {seed!r}")
     return int(seed)
 
 
-def _at_least(name: str, value, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ChoraleError(f"{name} must be a whole number of at least {low}, got {value!r}")
+def _checked(name: str, value, low: int = 1, high: int = MAX_STEPS) -> int:
+    """`value` as an int, checked: the API's counterpart of the CLI's bounded Click types."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ChoraleError(f"{name} must be a whole number in {low}..{high}, got {value!r}")
     return int(value)
 
 
@@ -98,8 +98,8 @@ class Model:
         from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, primer_grid
 
         seed = _seed(seed)
-        n = 1 if count is None else _at_least("count", count)
-        length = _at_least("steps", steps) if steps is not None else _at_least("bars", bars) * STEPS_PER_BAR
+        n = 1 if count is None else _checked("count", count, high=MAX_COUNT)
+        length = _checked("steps", steps) if steps is not None else _checked("bars", bars, high=MAX_BARS) * STEPS_PER_BAR
         controls = Controls(temperature, top_k, top_p, greedy,
                             voice_ranges=self.card["voice_ranges"] if range_guard else None,
                             voice_leading=voice_leading)
@@ -159,7 +159,7 @@ class Model:
 
         if voice not in VOICES:
             raise ChoraleError(f"unknown voice '{voice}' (choose from {', '.join(VOICES)})")
-        candidates = _at_least("candidates", candidates)
+        candidates = _checked("candidates", candidates, high=MAX_COUNT)
         seed = _seed(seed)
         if isinstance(melody, (str, Path)):
             name, (line, marked) = Path(melody).stem, read_line(melody, part)
@@ -208,7 +208,7 @@ class Model:
             raise ChoraleError(f"nothing to write: every voice in bars {first}-{last} is kept")
         region = np.zeros(original.grid.shape, bool)
         region[(first - 1) * STEPS_PER_BAR: last * STEPS_PER_BAR, [VOICES.index(v) for v in written]] = True
-        candidates, seed = _at_least("candidates", candidates), _seed(seed)
+        candidates, seed = _checked("candidates", candidates, high=MAX_COUNT), _seed(seed)
         tokens = region.size + N_VOICES * int(region[0, 0])  # a rest chord leads when the first note is written
         result = regenerate(self.sampler, self.vocab, original.grid, region, self.card["voice_ranges"], candidates,
                             seed, temperature, voice_leading, self._plan_of(original),

@@ -3,42 +3,123 @@
 Each command parses its options, calls the API, and prints. Heavy libraries (TensorFlow,
 music21, pandas, NumPy) are imported inside the commands, so `chorale --help` stays fast.
 Errors a user can cause are ChoraleError: they print one line `Error: ...` and exit 1;
-usage errors exit 2 (Click's convention); Ctrl-C exits 130.
+usage errors exit 2 (Click's convention, and every option value is checked by the shared
+types of chorale.cli_types); Ctrl-C exits 130, SIGTERM 143.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
+import signal
 import sys
 
 import click
 
 from chorale import ChoraleError, __version__, defaults
+from chorale.cli_types import (BARS, COUNT, DROPOUT, LEARNING_RATE, POSITIVE, SEED, STEPS, TEMPERATURE, TEMPO,
+                               PROBABILITY, Existing, Primer, default_output, locked_run_folder)
 from chorale.forecast import MODELS as FORECAST_MODELS
 
 
-def _interrupted():
-    click.echo("\nInterrupted.", err=True)
-    sys.exit(130)
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
+    cleanup runs (temporary files removed, checkpoints kept) and the command exits 143."""
+
+
+def _terminate(main_pid: int, signum, frame):
+    if os.getpid() != main_pid:  # a worker forked with this handler: die as the default would
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+    raise Terminated()
+
+
+def _interrupted(e: KeyboardInterrupt):
+    terminated = isinstance(e, Terminated)
+    click.echo("\nTerminated." if terminated else "\nInterrupted.", err=True)
+    sys.exit(143 if terminated else 130)
+
+
+def _one_line(text: str) -> str:
+    """`text` with line breaks and control characters escaped: a message quoting a file's
+    bytes can neither break the one-line rule nor send escape codes to the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+LAST_RESORT = "a bug in chorale; the full report is in"  # tests assert no catalogue case prints it
+
+
+def _report(what: str, error: Exception) -> str:
+    """Write the traceback of an unexpected error to a file in the temporary folder; its path."""
+    import platform
+    import tempfile
+    import time
+    import traceback
+
+    fd, path = tempfile.mkstemp(prefix=f"chorale-report-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".txt")
+    with open(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+        f.write(f"chorale {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
+                f"command: {what}\nargv: {sys.argv!r}\n\n")
+        traceback.print_exception(error, file=f)
+    return path
 
 
 class Group(click.Group):
-    """A Click group that turns the project's errors into one-line messages."""
+    """A Click group that turns the project's errors into one-line messages.
+
+    ChoraleError and OSError (a disk full, a permission refused) print `Error: ...` and
+    exit 1; Ctrl-C exits 130 and SIGTERM 143, after the same cleanup. Anything else is a
+    bug: the last resort prints one line saying what failed and where the full report
+    was written, and exits 1.
+    """
+
+    def main(self, *args, **kwargs):
+        import threading
+
+        handle = (threading.current_thread() is threading.main_thread()
+                  and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+        if handle:
+            signal.signal(signal.SIGTERM, functools.partial(_terminate, os.getpid()))
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            if handle:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def make_context(self, *args, **kwargs):
         try:  # Ctrl-C while Click parses the command line: 130 too, not Click's "Aborted!" and 1
             return super().make_context(*args, **kwargs)
-        except KeyboardInterrupt:
-            _interrupted()
+        except KeyboardInterrupt as e:
+            _interrupted(e)
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ChoraleError as e:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {_one_line(str(e))}", err=True)
             ctx.exit(1)
-        except KeyboardInterrupt:
-            _interrupted()
+        except KeyboardInterrupt as e:
+            _interrupted(e)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as e:
+            if e.filename is None:
+                raise self._last_resort(ctx, e)
+            from chorale.io.files import os_error
+
+            click.echo(f"Error: {_one_line(str(os_error(e.filename, e)))}", err=True)
+            ctx.exit(1)
+        except Exception as e:
+            raise self._last_resort(ctx, e)
+
+    @staticmethod
+    def _last_resort(ctx, error: Exception):
+        what = f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip()
+        detail = _one_line(str(error))[:200]
+        click.echo(f"Error: {what} failed unexpectedly ({type(error).__name__}"
+                   f"{': ' + detail if detail else ''}); {LAST_RESORT} {_report(what, error)}", err=True)
+        return click.exceptions.Exit(1)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,9 +138,9 @@ def data():
 @click.option("--out", type=click.Path(path_type=str), default=None,
               help="Dataset folder to write (default: the bundled data/chorales).")
 @click.option("--force", is_flag=True, help="Replace an existing non-empty output folder.")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
+@click.option("--limit", type=POSITIVE, default=None,
               help="Build only the first N corpus files (quick tries).")
-@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Parallel parsing processes.")
 def data_build(out, force, limit, jobs):
     """Build the dataset from music21's bundled Bach chorales (offline, deterministic).
@@ -150,18 +231,19 @@ def _parse_options(pairs):
 @cli.command("train", short_help="Train a chorale model.")
 @click.option("--arch", help="wavenet, conv-gru, gru, lstm or reference (default: wavenet).")
 @click.option("--data", "data_path", help="Dataset folder or archive (default: the bundled dataset).")
-@click.option("--epochs", type=click.IntRange(1),
+@click.option("--epochs", type=POSITIVE,
               help="Maximum epochs; early stopping may end sooner (default: 8 for wavenet, 20 otherwise).")
-@click.option("--batch-size", type=click.IntRange(1), help="Windows per step (default: 32).")
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
+@click.option("--batch-size", type=POSITIVE, help="Windows per step (default: 32).")
+@click.option("--learning-rate", type=LEARNING_RATE,
               help="Nadam's peak rate (default: 5e-3 with a cosine decay for wavenet, 1e-3 otherwise).")
 @click.option("--augment/--no-augment", default=None,
               help="Transpose training windows by up to 3 semitones within each voice's range; the last "
               "quarter of the epochs trains on the real keys.")
-@click.option("--seed", type=int, help="Same seed, data and options: the same model (on CPU).")
+@click.option("--seed", type=SEED, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
-@click.option("--out", type=click.Path(path_type=str), help="Run folder (default: a new one under outputs/models/).")
+@click.option("--out", type=click.Path(path_type=str), callback=locked_run_folder,
+              help="Run folder (default: a new one under outputs/models/).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder.")
 @click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
@@ -194,7 +276,7 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed,
 @click.option("--music", is_flag=True, help="Score the musicality of FILES (chorale files, or folders of "
               "them: one column each) next to the real chorales of --split.")
 @click.option("--per-chorale", is_flag=True, help="With --music: also one line per chorale.")
-@click.argument("files", nargs=-1, type=click.Path(exists=True))
+@click.argument("files", nargs=-1, type=Existing(folder_ok=True))
 def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files):
     """Next-token NLL (nats/token) and accuracy: windowed (the reference protocol) and whole-chorale.
 
@@ -263,15 +345,6 @@ def _progress(label: str):
         yield update
 
 
-def _default_folder(ctx, param, value):
-    """The default output lives in ./outputs/, made on first use (as `train` makes outputs/models/)."""
-    if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
-        from pathlib import Path
-
-        Path(value).parent.mkdir(exist_ok=True)
-    return value
-
-
 def _program_option(ctx, param, value):
     from chorale.io.midi import program_number
 
@@ -291,7 +364,7 @@ def output_options(*, files: bool):
         options = [click.option(f"--{f.name}", type=output, help=f.help)
                    for f in FORMATS if files or f.name not in ("midi", "csv")]
         options += [
-            click.option("--tempo", type=click.FloatRange(10, 400), default=defaults.TEMPO, show_default=True,
+            click.option("--tempo", type=TEMPO, default=defaults.TEMPO, show_default=True,
                          help="Quarter notes per minute."),
             click.option("--instrument", "program", default=defaults.INSTRUMENT, show_default=True,
                          callback=_program_option,
@@ -346,17 +419,17 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 @cli.command(short_help="Write a new chorale as MIDI.")
 @click.option("--model", "model_dir", type=click.Path(path_type=str),
               help="A trained model folder (default: the bundled model).")
-@click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
-@click.option("--count", type=click.IntRange(1), default=1, show_default=True,
+@click.option("--seed", type=SEED, help="Random seed; the same seed gives the same file (default: random).")
+@click.option("--count", type=COUNT, default=1, show_default=True,
               help="Chorales to write in one batched pass (song-01.mid, song-02.mid, ... with seeds seed, seed+1, ...).")
-@click.option("--primer", help="Opening to continue: test:3 (a held-out chorale's first two bars), a .csv, "
+@click.option("--primer", type=Primer(), help="Opening to continue: test:3 (a held-out chorale's first two bars), a .csv, "
               "MIDI or MusicXML file, or none (default: a held-out chorale chosen by the seed).")
-@click.option("--bars", type=click.IntRange(1), default=defaults.BARS, show_default=True, help="Length in 4/4 bars.")
-@click.option("--length", type=click.IntRange(1), help="Length in 16th-note steps (overrides --bars).")
-@click.option("--temperature", type=float, default=defaults.TEMPERATURE, show_default=True,
+@click.option("--bars", type=BARS, default=defaults.BARS, show_default=True, help="Length in 4/4 bars.")
+@click.option("--length", type=STEPS, help="Length in 16th-note steps (overrides --bars).")
+@click.option("--temperature", type=TEMPERATURE, default=defaults.TEMPERATURE, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
-@click.option("--top-k", type=int, help="Sample only from the k most likely notes.")
-@click.option("--top-p", type=float, help="Sample only from the most likely notes that make up this probability.")
+@click.option("--top-k", type=POSITIVE, help="Sample only from the k most likely notes.")
+@click.option("--top-p", type=PROBABILITY, help="Sample only from the most likely notes that make up this probability.")
 @click.option("--greedy", is_flag=True, help="Always take the most likely note (deterministic).")
 @click.option("--range-guard/--no-range-guard", default=True, show_default=True,
               help="Keep each voice inside the range it sings in the training data.")
@@ -367,7 +440,7 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
               "(default: every second bar). The last chord always ends the piece, held.")
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.GENERATE_OUT,
-              show_default=True, callback=_default_folder,
+              show_default=True, callback=default_output,
               help="Output file: .mid, or .csv for the 16th-note grid.")
 @output_options(files=False)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
@@ -401,7 +474,7 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
 
 # ---------------------------------------------------------------------------- render
 @cli.command(short_help="Render a chorale to audio, a picture, MusicXML or sheet music.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=Existing())
 @output_options(files=True)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def render(file, midi, csv, wav, png, musicxml, sheet, tempo, program, title, force):
@@ -446,13 +519,13 @@ def _parse_models(text):
               help="next: predict step 51; ahead: predict the next 10 steps.")
 @click.option("--models", help="Comma-separated models (default: the chapter's list for the "
               f"task). Any of: {', '.join(FORECAST_MODELS)}.")
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--n-series", type=click.IntRange(10), default=10_000, show_default=True,
+@click.option("--epochs", type=POSITIVE, default=20, show_default=True)
+@click.option("--seed", type=SEED, default=42, show_default=True)
+@click.option("--n-series", type=click.IntRange(10, 100_000), default=10_000, show_default=True,
               help="Series to generate, split 70/20/10.")
-@click.option("--uncertainty", type=click.IntRange(0), default=0, metavar="N",
+@click.option("--uncertainty", type=click.IntRange(0, 10_000), default=0, metavar="N",
               help="Monte Carlo dropout: N stochastic passes (mean and ±2 std).")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None,
+@click.option("--dropout", type=DROPOUT, default=None,
               help="Dropout rate (default 0.1 with --uncertainty, else 0).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the results as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Draw test series and forecasts (PNG).")
@@ -500,17 +573,17 @@ def _fixed(values, significant: int = 5):
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--column", required=True, help="The column to forecast.")
 @click.option("--time-column", help="Dates or numbers, increasing, at a regular step.")
-@click.option("--horizon", type=click.IntRange(1), default=10, show_default=True, help="Steps to forecast.")
-@click.option("--window", type=click.IntRange(1), default=50, show_default=True, help="Input steps.")
+@click.option("--horizon", type=POSITIVE, default=10, show_default=True, help="Steps to forecast.")
+@click.option("--window", type=POSITIVE, default=50, show_default=True, help="Input steps.")
 @click.option("--model", type=click.Choice(FORECAST_MODELS), default="gru", show_default=True)
-@click.option("--season", type=click.IntRange(1), help="Season length P for a seasonal-naive baseline.")
+@click.option("--season", type=POSITIVE, help="Season length P for a seasonal-naive baseline.")
 @click.option("--fill", type=click.Choice(["previous", "linear"]),
               help="Fill missing values and time steps (default: they are an error).")
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--uncertainty", type=click.IntRange(0), default=100, show_default=True, metavar="N",
+@click.option("--epochs", type=POSITIVE, default=20, show_default=True)
+@click.option("--seed", type=SEED, default=42, show_default=True)
+@click.option("--uncertainty", type=click.IntRange(0, 10_000), default=100, show_default=True, metavar="N",
               help="Monte Carlo dropout passes for the forecast band (0: none).")
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True)
+@click.option("--dropout", type=DROPOUT, default=0.1, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the forecast as CSV.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Draw the series and the forecast (PNG).")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
@@ -549,25 +622,25 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 
 # ---------------------------------------------------------------------------- harmonize
 @cli.command("harmonize", short_help="Write alto, tenor and bass under a melody.")
-@click.argument("melody", type=click.Path(exists=True, dir_okay=False))
+@click.argument("melody", type=Existing())
 @click.option("--voice", type=click.Choice(["soprano", "alto", "tenor", "bass"]), default=defaults.VOICE,
               show_default=True, help="The voice that sings the melody; the model writes the other three.")
 @click.option("--part", help="Part or track holding the melody: a 0-based number or a name "
               "(default: the one named Soprano, else the first).")
-@click.option("--candidates", type=click.IntRange(1), default=defaults.CANDIDATES, show_default=True,
+@click.option("--candidates", type=COUNT, default=defaults.CANDIDATES, show_default=True,
               help="Harmonizations to sample; keep the one with the fewest voice-leading errors "
               "(then the highest log-likelihood).")
 @click.option("--model", "model_dir", type=click.Path(path_type=str),
               help="A trained model folder (default: the bundled model).")
-@click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
-@click.option("--temperature", type=float, default=defaults.TEMPERATURE, show_default=True,
+@click.option("--seed", type=SEED, help="Random seed; the same seed gives the same file (default: random).")
+@click.option("--temperature", type=TEMPERATURE, default=defaults.TEMPERATURE, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
 @voice_leading_option
 @click.option("--key", help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
 @click.option("--fermatas", metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
               "e.g. 2,4,6 (default: the fermatas a MusicXML melody marks).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.HARMONIZE_OUT,
-              show_default=True, callback=_default_folder,
+              show_default=True, callback=default_output,
               help="Output file: .mid, or .csv for the 16th-note grid.")
 @output_options(files=False)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
@@ -608,17 +681,17 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
 
 # ---------------------------------------------------------------------------- regenerate
 @cli.command("regenerate", short_help="Rewrite some bars (and voices) of a chorale.")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=Existing())
 @click.option("--bars", required=True, help="The bars to rewrite, 1-based: 5-6, or 5.")
 @click.option("--voices", help="Voices to rewrite, comma-separated (default: all four).")
 @click.option("--keep", help="Voices whose notes stay inside the bars too, e.g. soprano.")
-@click.option("--candidates", type=click.IntRange(1), default=defaults.CANDIDATES, show_default=True,
+@click.option("--candidates", type=COUNT, default=defaults.CANDIDATES, show_default=True,
               help="Versions to sample; keep the one with the fewest voice-leading errors, then the one "
               "that best fits the music after it.")
 @click.option("--model", "model_dir", type=click.Path(path_type=str),
               help="A trained model folder (default: the bundled model).")
-@click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
-@click.option("--temperature", type=float, default=defaults.TEMPERATURE, show_default=True,
+@click.option("--seed", type=SEED, help="Random seed; the same seed gives the same file (default: random).")
+@click.option("--temperature", type=TEMPERATURE, default=defaults.TEMPERATURE, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
 @voice_leading_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), required=True,

@@ -323,17 +323,19 @@ def read_groups(paths) -> dict:
 
     from chorale import ChoraleError
     from chorale.data.loader import Chorale, with_manifest
+    from chorale.io.files import kind
     from chorale.io.midi import read_grid
 
     groups: dict[str, list] = {}
     manifests = {}
     for path in map(Path, paths):
-        if path.is_dir():
+        if kind(path) == "folder":
             found = sorted(p for p in path.iterdir() if p.suffix.lower() in CHORALE_SUFFIXES
                            and p.name != "manifest.csv")
             if not found:
                 raise ChoraleError(f"{path}: no chorale files ({', '.join(CHORALE_SUFFIXES)}) in the folder")
             title = path.name or str(path)
+            title = str(path) if title in groups else title  # a/out and b/out: two columns
             groups[title] = found
             manifests[title] = path / "manifest.csv"
         else:

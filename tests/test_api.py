@@ -140,7 +140,9 @@ def test_the_default_primer_is_shortened_for_a_short_piece(model):
     (dict(seed=1.5), "seed must be"),
     (dict(bars=0), "bars must be"),
     (dict(count=0), "count must be"),
-    (dict(temperature=0), "temperature must be > 0"),
+    (dict(temperature=0), "temperature must be a number > 0"),
+    (dict(temperature=float("nan")), "temperature must be a number > 0"),
+    (dict(bars=10**9), "bars must be"),
     (dict(primer="test:9999"), "no primer"),
 ])
 def test_generate_refuses_bad_values_with_the_cli_message(model, kwargs, message):

@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from chorale import ChoraleError
-from chorale.cli import cli
+from chorale.cli import LAST_RESORT, cli
 from chorale.data.loader import HEADER, load, write_csv
 from chorale.encoding import Vocabulary, voice_ranges
 from chorale.io.files import bundled
@@ -206,6 +206,90 @@ def stale_sampler_cache(card_changes: dict):
     return make
 
 
+# ---------------------------------------------------------------------------- hardening inputs
+def fifo(path: Path, shared: dict) -> None:
+    os.mkfifo(path)
+
+
+def link_to(target: str) -> Callable:
+    def make(path: Path, shared: dict) -> None:
+        os.symlink(target, path)
+    return make
+
+
+def tgz_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def zip_of(members: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+GOOD_MEMBERS = {"train/a.csv": csv_text(BACH).encode(), "valid/b.csv": csv_text(BACH).encode()}
+
+
+def tgz_with_bad_checksum() -> bytes:
+    data = bytearray(tgz_of(GOOD_MEMBERS))
+    data[-8] ^= 0xFF  # the gzip trailer's CRC-32: tarfile alone never reads that far
+    return bytes(data)
+
+
+def tgz_with_damaged_header() -> bytes:
+    """A well-compressed tar whose second member's header is garbage: tarfile stops there silently."""
+    import gzip
+
+    tar = bytearray(gzip.decompress(tgz_of({**GOOD_MEMBERS, "test/c.csv": csv_text(BACH).encode()})))
+    second = 512 + -(-len(GOOD_MEMBERS["train/a.csv"]) // 512) * 512
+    tar[second:second + 100] = b"\x07" * 100
+    return gzip.compress(bytes(tar))
+
+
+def zip_patched(local: int, central: int, value: bytes) -> bytes:
+    """A one-member zip with bytes at offset `local` of the local header and `central` of the
+    central directory entry replaced (the flag bits, the compression method)."""
+    data = bytearray(zip_of({"train/a.csv": csv_text(BACH).encode()}))
+    for signature, offset in ((b"PK\x03\x04", local), (b"PK\x01\x02", central)):
+        at = data.index(signature) + offset
+        data[at:at + len(value)] = value
+    return bytes(data)
+
+
+def zip_with_corrupt_deflate() -> bytes:
+    data = bytearray(zip_of({"train/a.csv": csv_text(BACH).encode()}))
+    start = data.index(b"PK\x03\x04") + 30 + len("train/a.csv")
+    data[start + 5:start + 25] = bytes(20)
+    return bytes(data)
+
+
+def mxl_bomb() -> bytes:
+    xml = MUSICXML_WITHOUT_NOTES.replace("<note>", " " * 3_000_000 + "<note>")
+    return zip_of({"META-INF/container.xml": b'<container><rootfiles><rootfile full-path="score.xml"/></rootfiles></container>',
+                   "score.xml": xml.encode()})
+
+
+MUSICXML_NOTE = """<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Soprano</part-name></score-part>
+</part-list><part id="P1"><measure number="1"><attributes><divisions>{divisions}</divisions></attributes>
+{before}<note><pitch><step>C</step><octave>5</octave></pitch><duration>4</duration></note></measure></part></score-partwise>"""
+QUINTUPLETS = [e for p in (60, 62, 64, 65, 67) for e in ((0, "note_on", p), (96, "note_off", p))]  # 5 in a quarter
+LONG_NAME = "n" * 300
+
+
+def card_case(name, changes, *expect):
+    return case(f"card: {name}", "generate --model m --out x.mid", "card.json", *expect,
+                files={"m": stale_sampler_cache(changes)})
+
+
 # ---------------------------------------------------------------------------- the catalogue
 Content = str | bytes | Callable
 
@@ -308,9 +392,9 @@ CASES = [
     case("render: nothing to write", "render {chorale}", "nothing to write", exit_code=2),
     case("render: tempo out of range", "render {chorale} --midi out.mid --tempo 0", "--tempo", exit_code=2),
     # generate: options, primers, outputs
-    case("generate: temperature 0", "generate --model {model} --temperature 0 --out x.mid", "temperature must be > 0"),
-    case("generate: top-p 1.5", "generate --model {model} --top-p 1.5 --out x.mid", "top-p must be in (0, 1]"),
-    case("generate: top-k 0", "generate --model {model} --top-k 0 --out x.mid", "top-k must be at least 1"),
+    case("generate: temperature 0", "generate --model {model} --temperature 0 --out x.mid", "--temperature", exit_code=2),
+    case("generate: top-p 1.5", "generate --model {model} --top-p 1.5 --out x.mid", "--top-p", exit_code=2),
+    case("generate: top-k 0", "generate --model {model} --top-k 0 --out x.mid", "--top-k", exit_code=2),
     case("generate: no such primer chorale", "generate --model {model} --primer test:9999 --out x.mid", "no primer 'test:9999'"),
     case("generate: corrupt primer", "generate --model {model} --primer p.mid --out x.mid", "p.mid", "not a Standard MIDI File",
          files={"p.mid": "garbage"}),
@@ -417,6 +501,106 @@ CASES = [
     case("forecast: unknown model", "forecast synthetic --models naive,oracle", "unknown model 'oracle'"),
     case("forecast: existing JSON", "forecast synthetic --models naive --json r.json", "r.json", "exists",
          files={"r.json": "{}"}),
+    # option values Click would let through: NaN, infinity, seeds NumPy refuses, lengths memory cannot hold
+    case("options: temperature nan", "generate --model {model} --temperature nan --out x.mid", "--temperature", exit_code=2),
+    case("options: temperature inf", "generate --model {model} --temperature inf --out x.mid", "--temperature", exit_code=2),
+    case("options: tiny temperature", "generate --model {model} --temperature 1e-300 --out x.mid", "--temperature", exit_code=2),
+    case("options: top-p nan", "generate --model {model} --top-p nan --out x.mid", "--top-p", exit_code=2),
+    case("options: negative seed", "generate --model {model} --seed -1 --out x.mid", "--seed", exit_code=2),
+    case("options: seed 2**32", "generate --model {model} --seed 4294967296 --out x.mid", "--seed", exit_code=2),
+    case("options: length 1e10", "generate --model {model} --length 10000000000 --out x.mid", "--length", exit_code=2),
+    case("options: bars 1e9", "generate --model {model} --bars 1000000000 --out x.mid", "--bars", exit_code=2),
+    case("options: count 1e6", "generate --model {model} --count 1000000 --out x.mid", "--count", exit_code=2),
+    case("options: primer in capitals with a negative number", "generate --model {model} --primer TEST:-1 --out x.mid",
+         "--primer", "test:N", exit_code=2),
+    case("options: primer of an unknown split", "generate --model {model} --primer exam:3 --out x.mid",
+         "--primer", "test:N", exit_code=2),
+    case("options: render tempo nan", "render {chorale} --midi out.mid --tempo nan", "--tempo", exit_code=2),
+    case("options: render tempo inf", "render {chorale} --midi out.mid --tempo inf", "--tempo", exit_code=2),
+    case("options: negative instrument", "render {chorale} --midi out.mid --instrument -5", "instrument number -5"),
+    case("options: harmonize temperature nan", "harmonize {chorale} --model {model} --temperature nan --out x.mid",
+         "--temperature", exit_code=2),
+    case("options: harmonize seed 2**32", "harmonize {chorale} --model {model} --seed 4294967296 --out x.mid",
+         "--seed", exit_code=2),
+    case("options: harmonize candidates 1e9", "harmonize {chorale} --model {model} --candidates 1000000000 --out x.mid",
+         "--candidates", exit_code=2),
+    case("options: learning rate 1e30", "train --data {data} --learning-rate 1e30 --out run", "--learning-rate", exit_code=2),
+    case("options: learning rate nan", "train --data {data} --learning-rate nan --out run", "--learning-rate", exit_code=2),
+    case("options: train seed -1", "train --data {data} --seed -1 --out run", "--seed", exit_code=2),
+    case("options: forecast dropout nan", "forecast csv {series} --column y --dropout nan", "--dropout", exit_code=2),
+    case("options: forecast seed 2**32", "forecast csv {series} --column y --seed 4294967296", "--seed", exit_code=2),
+    case("options: forecast horizon 1e12", "forecast csv {series} --column y --horizon 1000000000000", "--horizon", exit_code=2),
+    case("options: synthetic dropout inf", "forecast synthetic --dropout inf", "--dropout", exit_code=2),
+    case("options: synthetic series 1e10", "forecast synthetic --n-series 10000000000", "--n-series", exit_code=2),
+    # the card schema
+    card_case("without voice_ranges", {"voice_ranges": None}, "voice_ranges"),
+    card_case("voice_ranges of one voice", {"voice_ranges": [[60, 81]]}, "voice_ranges"),
+    card_case("voice_ranges outside the vocabulary", {"voice_ranges": [[0, 0]] * 4}, "voice_ranges"),
+    card_case("voice_ranges of strings", {"voice_ranges": [["C4", "A5"]] * 4}, "voice_ranges"),
+    card_case("vocabulary upside down", {"vocabulary": {"low": 81, "high": 36}}, "vocabulary"),
+    card_case("card that is a list", {"architecture": ["wavenet"]}, "architecture"),
+    # archives: integrity and a total budget
+    case("archive: tgz with a bad checksum", "data info d.tgz", "d.tgz", "not a readable archive",
+         files={"d.tgz": tgz_with_bad_checksum()}),
+    case("archive: tgz damaged after a member", "data info d.tgz", "d.tgz", "damaged",
+         files={"d.tgz": tgz_with_damaged_header()}),
+    case("archive: truncated tgz", "data info d.tgz", "d.tgz", "not a readable archive",
+         files={"d.tgz": tgz_of(GOOD_MEMBERS)[:-30]}),
+    case("archive: zip with corrupt deflate", "data info d.zip", "d.zip", "not a readable archive",
+         files={"d.zip": zip_with_corrupt_deflate()}),
+    case("archive: encrypted zip member", "data info d.zip", "d.zip", "encrypted",
+         files={"d.zip": zip_patched(6, 8, b"\x01\x00")}),
+    case("archive: Deflate64 member", "data info d.zip", "d.zip", "unsupported compression",
+         files={"d.zip": zip_patched(8, 10, b"\x09\x00")}),
+    case("archive: members adding up past the budget", "data info d.zip", "d.zip", "too large for a dataset",
+         files={"d.zip": zip_of({f"train/{i}.csv": b"0" * 9_000_000 for i in range(6)})}),
+    case("archive: absurdly long chorale", "data info d.zip", "d.zip:train/a.csv", "rows, more than the limit",
+         files={"d.zip": zip_of({"train/a.csv": csv_text([[60] * 4] * 25_000).encode()})}),
+    case("archive: not a file", "data info d.zip", "d.zip", "not a regular file", files={"d.zip": fifo}),
+    # inputs that are not regular files, and sizes checked before reading
+    case("input: FIFO as a CSV", "data info c.csv", "c.csv", "not a regular file", files={"c.csv": fifo}),
+    case("input: FIFO to render", f"render in.mid {RENDER}", "in.mid", "not a regular file", files={"in.mid": fifo}),
+    case("input: FIFO to harmonize", "harmonize m.csv --model {model} --out x.mid", "m.csv", "not a regular file",
+         files={"m.csv": fifo}),
+    case("input: FIFO to evaluate --music", "evaluate --music m.mid --data {data}", "m.mid", "not a regular file",
+         files={"m.mid": fifo}),
+    case("input: symlink to /dev/zero", f"render in.mid {RENDER}", "in.mid", "not a regular file",
+         files={"in.mid": link_to("/dev/zero")}),
+    case("input: /dev/null as a series", "forecast csv /dev/null --column y", "/dev/null", "not a regular file"),
+    case("input: folder of FIFOs", "data info ds", "a.csv", "not a regular file", files={"ds/train/a.csv": fifo}),
+    case("input: .mxl holding a huge score", f"render in.mxl {RENDER}", "in.mxl", "uncompressed",
+         files={"in.mxl": mxl_bomb()}),
+    case("input: long CSV as audio at tempo 10", "render long.csv --wav out.wav --tempo 10", "out.wav", "minutes",
+         files={"long.csv": csv_text([[60, 55, 52, 48]] * 20_000)}),
+    case("input: long CSV as notation", "render long.csv --musicxml out.musicxml", "out.musicxml", "bars",
+         files={"long.csv": csv_text([[60, 55, 52, 48]] * 20_000)}),
+    case("input: CSV past the step limit", "render long.csv --midi out.mid", "long.csv", "limit",
+         files={"long.csv": csv_text([[60, 55, 52, 48]] * 20_001)}),
+    # MusicXML that broke the converter, MIDI rhythms finer than the grid
+    case("musicxml: divisions 0", f"render in.musicxml {RENDER}", "in.musicxml", "not readable MusicXML",
+         files={"in.musicxml": MUSICXML_NOTE.format(divisions=0, before="")}),
+    case("musicxml: negative time", f"render in.musicxml {RENDER}", "in.musicxml", "negative time",
+         files={"in.musicxml": MUSICXML_NOTE.format(divisions=1, before="<note><pitch><step>D</step><octave>5</octave></pitch><duration>-2</duration></note>")}),
+    case("harmonize: quintuplets", "harmonize m.mid --model {model} --out x.mid", "m.mid", "closer together than a 16th",
+         files={"m.mid": midi_of([QUINTUPLETS])}),
+    case("input: series past the row limit", "forecast csv s.csv --column y --model naive", "s.csv", "rows",
+         files={"s.csv": "y\n" + "1\n" * 200_001}),
+    case("csv: values near float's limit", "forecast csv s.csv --column y --model naive", "s.csv", "rescale",
+         files={"s.csv": "y\n" + "1.7e308\n" * 120}),
+    # operating-system errors
+    case("os: name too long to read", f"data info {LONG_NAME}.csv", "file name too long"),
+    case("os: name too long to render", f"render {LONG_NAME}.csv --midi out.mid", "file name too long", exit_code=2),
+    case("os: series name too long", f"forecast csv {LONG_NAME}.csv --column y", "file name too long"),
+    case("os: output name too long", f"generate --model {{model}} --out {LONG_NAME}.mid", "file name too long"),
+    case("os: model name too long", f"generate --model {LONG_NAME} --out x.mid", "file name too long"),
+    case("os: training data name too long", f"train --data {LONG_NAME} --out run", "file name too long"),
+    # outputs
+    case("outputs: one file for two outputs", "render {chorale} --png same.png --sheet same.png", "same.png",
+         "both --png and --sheet"),
+    case("outputs: a failing generate makes no outputs/ folder", "generate --model {model} --primer nowhere.csv",
+         "nowhere.csv"),
+    case("outputs: a failing harmonize makes no outputs/ folder", "harmonize m.csv --model {model}", "m.csv",
+         "no notes", files={"m.csv": csv_text([[0, 0, 0, 0]] * 4)}),
 ]
 
 
@@ -450,6 +634,8 @@ class Outcome:
             found.append(f"exit code {self.exit_code}, expected {self.case.exit_code}")
         if not isinstance(self.exception, (SystemExit, type(None))) or "Traceback" in self.output:
             found.append(f"crashed: {self.exception!r}")
+        if LAST_RESORT in self.output:
+            found.append("reached the last-resort handler (an unexpected exception)")
         if len(errors) != 1 or (self.case.exit_code == 1 and len(lines) != 1):
             found.append(f"expected one Error: line, got {lines}")
         elif missing := [w for w in self.case.expect if w not in errors[0]]:
@@ -497,7 +683,7 @@ def shared(tmp_path_factory):
 
 
 def test_the_catalogue_is_large_and_names_are_unique():
-    assert len(CASES) >= 40 and len({c.name for c in CASES}) == len(CASES)
+    assert len(CASES) >= 150 and len({c.name for c in CASES}) == len(CASES)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

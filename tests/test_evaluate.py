@@ -29,7 +29,8 @@ def model_dir(tmp_path_factory):
     dense = model.get_layer("logits")
     dense.set_weights([np.zeros_like(dense.get_weights()[0]), np.log(P)])
     model.save(folder / "model.keras")
-    (folder / "card.json").write_text(json.dumps({"architecture": "wavenet", "vocabulary": vocab.to_dict()}))
+    (folder / "card.json").write_text(json.dumps({"architecture": "wavenet", "vocabulary": vocab.to_dict(),
+                                                        "voice_ranges": [[60, 62]] * 4}))
     return folder
 
 

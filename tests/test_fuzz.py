@@ -1,4 +1,5 @@
-"""Fuzzing the input boundaries: the CSV and archive loader, the MIDI importer and the encoding.
+"""Fuzzing the input boundaries: the CSV and archive loader, the MIDI and MusicXML importers,
+the encoding, every command's option values and titles.
 
 Arbitrary bytes and near-valid files (a valid file with a few bytes or tokens changed)
 may be accepted or refused, but refused only with ChoraleError: nothing else may escape.
@@ -8,21 +9,29 @@ Valid data always round-trips. `benchmarks/robustness.py` runs these same target
 from __future__ import annotations
 
 import io
+import functools
+import math
+import unicodedata
 import tarfile
 import tempfile
+import time
 import warnings
 import zipfile
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import click
+
 from chorale import ChoraleError
-from chorale.data.loader import HEADER, load, read_csv, write_csv
+from chorale.cli import cli
+from chorale.data.loader import HEADER, load, parse_csv, read_csv, write_csv
 from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, Vocabulary
-from chorale.io.midi import read_grid, to_midi, write_midi
+from chorale.io.midi import clean_title, midi_text, read_grid, to_midi, to_score, write_midi
 
 PITCHES = st.sampled_from([0, *range(MIDI_LOW, MIDI_HIGH + 1)])
 TRICKY = ["", ",", "\n", "\r", " ", "-1", "0", "60", "128", "1e3", "6.5", "nan", "99999999999999999999",
@@ -100,11 +109,14 @@ def _refused_cleanly(read, suffix: str, data: bytes):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"in{suffix}"
         path.write_bytes(data)
+        start = time.perf_counter()
         try:
             return read(path)
         except ChoraleError as e:
             assert "\n" not in str(e) and str(path) in str(e)  # one line, naming the file
             return None
+        finally:
+            assert time.perf_counter() - start < 5, "a small input took more than 5 s"
 
 
 def csv_never_crashes(data: bytes):
@@ -159,6 +171,130 @@ def _in_vocabulary(vocab):
     return grids(pitches=st.sampled_from([0, *range(vocab.low, vocab.high + 1)])).map(lambda g: (vocab, g))
 
 
+def _numeric_options():
+    """(command, option) for every option of every command whose type is a number range."""
+    def walk(group, path):
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                yield from walk(command, path + [name])
+            else:
+                yield from ((" ".join(path + [name]), p) for p in command.params
+                            if isinstance(p.type, (click.IntRange, click.FloatRange)))
+    return list(walk(cli, []))
+
+
+NUMERIC_OPTIONS = _numeric_options()
+OPTION_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers(-2**70, 2**70).map(str),
+    st.sampled_from(["nan", "-nan", "inf", "-inf", "Infinity", "1e308", "1e-320", "4294967296", "-1", "0", "1e30"]),
+    st.text(max_size=8))
+
+
+def option_is_checked(case):
+    """Any text for any numeric option: refused as a usage error, or a finite value within the
+    option's range, so the code behind the CLI can trust it."""
+    (command, param), text = case
+    try:
+        value = param.type.convert(text, param, click.Context(cli))
+    except click.BadParameter:
+        return
+    t = param.type
+    assert math.isfinite(value), (command, param.name, text)
+    assert t.min is None or value >= t.min and not (t.min_open and value == t.min), (command, param.name, text)
+    assert t.max is not None, f"{command} {param.name}: a number option needs a maximum"
+    assert value <= t.max and not (t.max_open and value == t.max), (command, param.name, text)
+
+
+def text_option_is_checked(text: str):
+    """Any Unicode for --instrument and --primer, checked before anything else runs: one
+    `Error:` line (exit 1 or 2), never a traceback."""
+    from click.testing import CliRunner
+
+    for args in (["render", "--instrument", text, "nowhere.csv", "--midi", "o.mid"],
+                 ["generate", "--primer", text, "--model", "nowhere"]):
+        result = CliRunner().invoke(cli, args)
+        errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+        assert result.exit_code in (1, 2) and len(errors) == 1, (args, result.output)
+        assert isinstance(result.exception, SystemExit), result.exception
+
+
+def render_is_whole_or_refused(case):
+    """`chorale render` of a near-valid CSV or MIDI file: exit 0 with a whole MIDI file, or
+    one `Error:` line, exit 1, and nothing written; within 5 s."""
+    from click.testing import CliRunner
+
+    suffix, data = case
+    with tempfile.TemporaryDirectory() as folder:
+        source, out = Path(folder) / f"in{suffix}", Path(folder) / "out.mid"
+        source.write_bytes(data)
+        start = time.perf_counter()
+        result = CliRunner().invoke(cli, ["render", str(source), "--midi", str(out)])
+        assert time.perf_counter() - start < 5
+        assert isinstance(result.exception, (SystemExit, type(None))), result.exception
+        if result.exit_code == 0:  # a whole MIDI file (of rests only, if the input had no notes)
+            assert len(mido.MidiFile(out).tracks) == 1 + N_VOICES
+        else:
+            lines = result.output.strip().splitlines()
+            assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), result.output
+            assert sorted(p.name for p in Path(folder).iterdir()) == [source.name]
+
+
+def title_is_stored(title: str):
+    """Any Unicode title: the MIDI track name is Latin-1 without control characters, the
+    MIDI file saves, and the MusicXML score holds only characters XML can store."""
+    name = midi_text(title)
+    name.encode("latin-1")
+    for text in (name, clean_title(title)):
+        assert not any(unicodedata.category(c) in ("Cc", "Cs") for c in text), text
+    to_midi(np.array([[60, 55, 52, 48]]), title=title).save(file=io.BytesIO())
+    assert to_score(np.array([[60, 55, 52, 48]]), title=title).metadata.title == clean_title(title)
+
+
+def tgz_damage_is_detected(case):
+    """Any byte changed in a .tgz's compressed payload (after the 10-byte gzip header the
+    checksum does not cover): refused, or read whole; never a partial dataset."""
+    grid_list, position, value = case
+    original = archive_bytes(".tgz", [(f"train/{i}.csv", csv_bytes(g)) for i, g in enumerate(grid_list)])
+    data = bytearray(original)
+    at = 10 + position % (len(data) - 10)
+    if data[at] == value:
+        return
+    data[at] = value
+    dataset = _refused_cleanly(load, ".tgz", bytes(data))
+    if dataset is not None:
+        assert [c.notes.tolist() for c in dataset["train"]] == [g.tolist() for g in grid_list]
+
+
+MUSICXML_SEEDS = ([[60, 55, 52, 48]] * 4 + [[62, 57, 53, 50]] * 4, [[72, 0, 64, 40], [71, 67, 0, 43]] * 3)
+
+
+@functools.cache
+def musicxml_seed(i: int) -> bytes:
+    """A small valid MusicXML file (written once: music21 is slow and uses `random`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        to_score(np.array(MUSICXML_SEEDS[i])).write("musicxml", fp=Path(folder) / "s.musicxml")
+        return (Path(folder) / "s.musicxml").read_bytes()
+
+
+def musicxml_never_crashes(case):
+    i, edits = case
+    grid = _refused_cleanly(read_grid, ".musicxml", mutated(musicxml_seed(i), edits))
+    assert grid is None or (grid.ndim == 2 and grid.shape[1] == N_VOICES)
+
+
+def csv_line_endings(case):
+    """Any line ending (LF, CRLF, CR) reads the same grid."""
+    grid, ending = case
+    text = HEADER + ending + "".join(",".join(map(str, row)) + ending for row in grid)
+    np.testing.assert_array_equal(parse_csv(text, "c.csv"), grid)
+
+
+MUSICXML_EDITS = st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["replace", "insert", "delete"]),
+                                    st.sampled_from([b"-", b"0", b"-1", b"<", b">", b"999999", b"\x01", b"nan",
+                                                     b"<backup><duration>9</duration></backup>"])),
+                          min_size=1, max_size=3)
+
+
 # name -> (strategy, property, examples in the test suite); the benchmark runs more
 TARGETS = {
     "csv loader: arbitrary bytes": (st.binary(max_size=200), csv_never_crashes, 150),
@@ -172,6 +308,19 @@ TARGETS = {
     "encoding: arbitrary integers": (st.tuples(VOCABULARIES, st.lists(st.integers(-2**40, 2**40), max_size=16).map(
         np.array)), encoding_never_crashes, 200),
     "encoding: round trip": (VOCABULARIES.flatmap(_in_vocabulary), encoding_round_trips, 200),
+    "cli: numeric option values": (st.tuples(st.sampled_from(NUMERIC_OPTIONS), OPTION_VALUES), option_is_checked, 400),
+    "titles: any Unicode": (st.text(max_size=20), title_is_stored, 15),
+    "cli: text option values": (st.one_of(st.text(max_size=12), st.from_regex(r"[A-Za-z]{0,6}:[-+]?[0-9]{0,3}")),
+                                text_option_is_checked, 200),
+    "archive loader: damaged gzip payload": (st.tuples(st.lists(grids(min_steps=2, max_steps=8), min_size=1, max_size=3),
+                                                       st.integers(0, 10_000), st.integers(0, 255)),
+                                             tgz_damage_is_detected, 150),
+    "musicxml importer: near-valid files": (st.tuples(st.integers(0, len(MUSICXML_SEEDS) - 1), MUSICXML_EDITS),
+                                            musicxml_never_crashes, 25),
+    "cli: render near-valid files": (st.one_of(near_valid(csv_bytes).map(lambda b: (".csv", b)),
+                                               near_valid(midi_bytes, grids(max_steps=8)).map(lambda b: (".mid", b))),
+                                     render_is_whole_or_refused, 40),
+    "csv loader: any line ending": (st.tuples(grids(), st.sampled_from(["\n", "\r\n", "\r"])), csv_line_endings, 60),
 }
 
 

@@ -88,9 +88,6 @@ def test_sampler_file_is_reused_only_for_the_same_weights(model_dir):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--temperature", 0], "temperature must be > 0"),
-        (["--top-p", 1.5], "top-p must be in (0, 1]"),
-        (["--top-k", 0], "top-k must be at least 1"),
         (["--primer", "test:9999"], "no primer 'test:9999'"),
         (["--primer", "nowhere.mid"], "nowhere.mid"),
         (["--length", 4, "--primer", "test:0"], "the primer has 32 steps, more than the 4 requested"),
@@ -109,6 +106,14 @@ def test_bad_input_is_one_line_and_writes_nothing(model_dir, tmp_path, monkeypat
     lines = out.strip().splitlines()
     assert lines[-1].startswith("Error: ") and message in lines[-1] and "Traceback" not in out
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option, value", [("--temperature", 0), ("--temperature", "nan"), ("--top-p", 1.5),
+                                           ("--top-k", 0), ("--seed", -1), ("--length", 10**10)])
+def test_bad_option_value_is_a_usage_error_and_writes_nothing(model_dir, tmp_path, monkeypatch, option, value):
+    monkeypatch.chdir(tmp_path)
+    result, out = run("--model", model_dir, option, value, "--out", "x.mid")
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in out and not list(tmp_path.iterdir())
 
 
 def test_primer_outside_the_vocabulary_names_the_note(model_dir, tmp_path):

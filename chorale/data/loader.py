@@ -5,7 +5,10 @@ A dataset is a folder with train/, valid/ and test/ subfolders of `chorale_NNN.c
 optionally with a `manifest.csv` (one row per chorale: `id` = the file name without
 `.csv`, and optional `key` and `fermatas` columns; see docs/dataset.md). `load` also reads
 one split folder, one CSV, or a `.tgz`/`.tar.gz`/`.zip` archive of that layout, and
-validates everything strictly: a bad file is reported with its name, line, column and value.
+validates everything strictly: a bad file is reported with its name, line, column and
+value. Every file is read through `files.read_input` and every dataset within a byte
+budget (see chorale.limits), so no input can hang the loader or fill memory; a damaged
+archive is an error, never a partial dataset.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import csv
 import dataclasses
 import hashlib
 import io
+import lzma
 import posixpath
 import tarfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +29,14 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST, VOICES, is_pitch
-from chorale.io.files import atomic_write, bundled
+from chorale.io.files import atomic_write, bundled, kind, read_input
 from chorale.keys import key_name, parse_key
+from chorale.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, MAX_DATASET_BYTES, MAX_STEPS, MAX_TEXT_BYTES
 
 SPLITS = ("train", "valid", "test")
 HEADER = ",".join(COLUMNS)
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".zip")
-MAX_MEMBER_BYTES = 10_000_000  # a chorale CSV is a few kB; refuse archive bombs
+ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class Dataset:
 
 def parse_csv(text: str, name: str) -> np.ndarray:
     """Parse and validate one chorale CSV; return its (steps, 4) int32 notes."""
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")  # any line ending
     if not text.strip():
         raise ChoraleError(f"{name}: empty file")
     header, _, body = text.partition("\n")
@@ -77,6 +83,8 @@ def parse_csv(text: str, name: str) -> np.ndarray:
         raise ChoraleError(f"{name}: line 1: expected header '{HEADER}', got '{header.strip()[:60]}'")
     if not body.strip():
         raise ChoraleError(f"{name}: no rows after the header")
+    if body.count("\n") > MAX_STEPS and (rows := sum(1 for line in body.split("\n") if line.strip())) > MAX_STEPS:
+        raise ChoraleError(f"{name}: {rows:,} rows, more than the limit of {MAX_STEPS:,} steps for a chorale")
     try:
         notes = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError:
@@ -121,19 +129,36 @@ def _raise_first_bad_cell(body: str, name: str) -> None:
     raise ChoraleError(f"{name}: cannot be read as CSV")
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, budget: _Budget | None = None) -> str:
+    data = read_input(path, MAX_TEXT_BYTES, "chorale CSV")
+    if budget:
+        budget.take(path, len(data))
     try:
-        return path.read_bytes().decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ChoraleError(f"{path}: not a text file") from None
-    except OSError as e:
-        raise ChoraleError(f"{path}: cannot read ({e.strerror})") from None
 
 
-def read_csv(path) -> np.ndarray:
+class _Budget:
+    """The bytes one dataset may still read: every CSV counts, so that many files each
+    within the limit add up to a refusal, not to gigabytes of memory."""
+
+    def __init__(self, source, limit: int):
+        self.source, self.limit, self.left = source, limit, limit
+
+    def take(self, name, size: int) -> None:
+        if size > MAX_TEXT_BYTES:
+            raise ChoraleError(f"{self.source}: member '{name}' is {size:,} bytes, too large for a chorale "
+                               f"(limit {MAX_TEXT_BYTES:,})")
+        self.left -= size
+        if self.left < 0:
+            raise ChoraleError(f"{self.source}: more than {self.limit:,} bytes of chorale CSVs, too large for a dataset")
+
+
+def read_csv(path, budget: _Budget | None = None) -> np.ndarray:
     """Read and validate one chorale CSV file."""
     path = Path(path)
-    return parse_csv(_read_text(path), str(path))
+    return parse_csv(_read_text(path, budget), str(path))
 
 
 def write_csv(path, notes: np.ndarray) -> None:
@@ -147,9 +172,10 @@ def write_csv(path, notes: np.ndarray) -> None:
 def load(path=None) -> Dataset:
     """Load a dataset folder, a split folder, one CSV, or an archive; None is the bundled dataset."""
     path = Path(path) if path is not None else bundled("chorales")
-    if not path.exists():
+    found = kind(path)
+    if found is None:
         raise ChoraleError(f"{path}: no such file or folder")
-    if path.is_dir():
+    if found == "folder":
         return _load_folder(path)
     if path.name.lower().endswith(ARCHIVE_SUFFIXES):
         return _load_archive(path)
@@ -159,48 +185,96 @@ def load(path=None) -> Dataset:
 
 
 def _load_folder(path: Path) -> Dataset:
-    splits = {s: sorted((path / s).glob("*.csv")) for s in SPLITS if (path / s).is_dir()}
+    budget = _Budget(path, MAX_DATASET_BYTES)
+    splits = {s: sorted((path / s).glob("*.csv")) for s in SPLITS if kind(path / s) == "folder"}
     if splits:
-        found = {s: [Chorale(f"{s}/{f.name}", read_csv(f)) for f in files] for s, files in splits.items()}
+        found = {s: [Chorale(f"{s}/{f.name}", read_csv(f, budget)) for f in files] for s, files in splits.items()}
     else:  # a single split folder
         files = sorted(f for f in path.glob("*.csv") if f.name != "manifest.csv")
         key = path.name if path.name in SPLITS else "all"
-        found = {key: [Chorale(f.name, read_csv(f)) for f in files]}
+        found = {key: [Chorale(f.name, read_csv(f, budget)) for f in files]}
     if not any(found.values()):
         raise ChoraleError(f"{path}: no chorale CSV files found (expected train/, valid/, test/ folders of CSVs)")
     manifest = path / "manifest.csv"
-    text = _read_text(manifest) if manifest.is_file() else None
+    text = _read_text(manifest) if kind(manifest) is not None else None
     return Dataset(str(path), _annotated(found, text, str(manifest)), text)
 
 
-def _archive_members(path: Path):
-    """Yield (member name, bytes) for each regular file, refusing unsafe members."""
+def _wanted(name: str) -> bool:
+    """Is an archive member read at all: chorale CSVs and manifest.csv (not macOS's ._ files)."""
+    last = posixpath.basename(name.replace("\\", "/"))
+    return last.endswith(".csv") and not last.startswith("._")
+
+
+def _archive_members(path: Path) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each CSV member, checked before any is inflated (safe names,
+    regular files, no encryption, a supported compression, within the byte budget
+    together) and verified after (a damaged member or gzip stream is an error)."""
+    data = read_input(path, MAX_ARCHIVE_BYTES, "dataset archive")
+    budget = _Budget(path, MAX_ARCHIVE_BYTES)
     try:
         if path.name.lower().endswith(".zip"):
-            with zipfile.ZipFile(path) as z:
-                for info in z.infolist():
-                    if not info.is_dir():
-                        _check_member(path, info.filename, info.file_size)
-                        yield info.filename, z.read(info)
-        else:
-            with tarfile.open(path, "r:gz") as t:
-                for m in t:
-                    if m.isdir():
-                        continue
-                    if not m.isfile():
-                        raise ChoraleError(f"{path}: member '{m.name}' is a link or device; refusing the archive")
-                    _check_member(path, m.name, m.size)
-                    yield m.name, t.extractfile(m).read()
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:
+            return _zip_members(path, data, budget)
+        return _tar_members(path, data, budget)
+    except (tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError,
+            NotImplementedError, ValueError) as e:  # zipfile seeks to negative offsets on a corrupt directory
         raise ChoraleError(f"{path}: not a readable archive ({e})") from None
 
 
-def _check_member(archive: Path, name: str, size: int) -> None:
+def _zip_members(path: Path, data: bytes, budget: _Budget) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        infos = [i for i in z.infolist() if not i.filename.endswith("/")]  # is_dir() fails on an empty name
+        _check_count(path, len(infos))
+        for info in infos:
+            _check_member(path, info.filename)
+        infos = [i for i in infos if _wanted(i.filename)]
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise ChoraleError(f"{path}: member '{info.filename}' is encrypted; chorale reads plain archives")
+            if info.compress_type not in ZIP_METHODS:
+                raise ChoraleError(f"{path}: member '{info.filename}' uses an unsupported compression "
+                                   f"(method {info.compress_type}); use deflate")
+            budget.take(info.filename, info.file_size)
+        return [(info.filename, z.read(info)) for info in infos]  # CRC-checked by zipfile
+
+
+def _tar_members(path: Path, data: bytes, budget: _Budget) -> list[tuple[str, bytes]]:
+    # Inflate the whole gzip stream first, within a bound: tarfile stops at the first bad
+    # header without a word and never reaches the gzip checksum at the end.
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    tar = inflate.decompress(data, 2 * MAX_ARCHIVE_BYTES + 1)
+    if len(tar) > 2 * MAX_ARCHIVE_BYTES:
+        raise ChoraleError(f"{path}: more than {2 * MAX_ARCHIVE_BYTES:,} bytes uncompressed, too large for a dataset")
+    if not inflate.eof or inflate.unused_data.strip(b"\0"):
+        raise ChoraleError(f"{path}: not a readable archive (a truncated or damaged gzip stream)")
+    members = []
+    with tarfile.open(fileobj=io.BytesIO(tar), mode="r:") as t:
+        for m in t:
+            _check_count(path, len(t.members))
+            if m.isdir():
+                continue
+            if not m.isfile():
+                raise ChoraleError(f"{path}: member '{m.name}' is a link or device; refusing the archive")
+            _check_member(path, m.name)
+            if _wanted(m.name):
+                budget.take(m.name, m.size)
+                members.append((m.name, t.extractfile(m).read()))
+                if len(members[-1][1]) != m.size:
+                    raise ChoraleError(f"{path}: member '{m.name}' is truncated")
+        if tar[t.offset:].strip(b"\0"):  # what follows the last member must be the zero end blocks
+            raise ChoraleError(f"{path}: not a readable archive (damaged after member {len(t.members)})")
+    return members
+
+
+def _check_count(archive: Path, count: int) -> None:
+    if count > MAX_ARCHIVE_MEMBERS:
+        raise ChoraleError(f"{archive}: more than {MAX_ARCHIVE_MEMBERS:,} members, too many for a dataset")
+
+
+def _check_member(archive: Path, name: str) -> None:
     norm = posixpath.normpath(name.replace("\\", "/"))
     if name.startswith(("/", "\\")) or norm == ".." or norm.startswith("../") or ":" in name.split("/")[0]:
         raise ChoraleError(f"{archive}: member '{name}' escapes the archive folder; refusing the archive")
-    if size > MAX_MEMBER_BYTES:
-        raise ChoraleError(f"{archive}: member '{name}' is {size} bytes, too large for a chorale")
 
 
 def _load_archive(path: Path) -> Dataset:
@@ -210,8 +284,6 @@ def _load_archive(path: Path) -> Dataset:
         parts = posixpath.normpath(name).split("/")
         if parts[-1] == "manifest.csv":
             manifest = data.decode("utf-8", errors="replace")
-            continue
-        if not parts[-1].endswith(".csv") or parts[-1].startswith("._"):
             continue
         split = parts[-2] if len(parts) > 1 and parts[-2] in SPLITS else "all"
         try:

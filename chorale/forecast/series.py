@@ -22,6 +22,7 @@ import pandas as pd
 from chorale import ChoraleError
 
 FILLS = ("previous", "linear")
+MAX_VALUE = 1e100  # far from float64's 1.8e308, so sums, differences and squares stay finite
 
 
 @dataclass
@@ -41,13 +42,19 @@ def _line(i: int) -> int:
 def load_series(path, column: str, time_column: str | None = None,
                 fill: str | None = None) -> Series:
     """Read one numeric column (and an optional time column) from a CSV file."""
+    import io
+
+    from chorale.io.files import read_input
+    from chorale.limits import MAX_SERIES_ROWS, MAX_TEXT_BYTES
+
     path = Path(path)
-    if not path.is_file():
-        raise ChoraleError(f"{path}: no such file")
+    data = read_input(path, MAX_TEXT_BYTES, "series CSV")
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(io.BytesIO(data))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ChoraleError(f"{path}: not a readable CSV file ({str(e).strip()})") from None
+    if len(df) > MAX_SERIES_ROWS:
+        raise ChoraleError(f"{path}: {len(df):,} rows, more than the limit of {MAX_SERIES_ROWS:,} for a series")
     for name in filter(None, (column, time_column)):
         if name not in df.columns:
             raise ChoraleError(f"{path}: no column '{name}' "
@@ -61,9 +68,10 @@ def load_series(path, column: str, time_column: str | None = None,
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ChoraleError(f"{path}: column '{column}', line {_line(i)}: "
                            f"{raw.iloc[i]!r} is not a number")
-    if np.isinf(values).any():
-        i = int(np.flatnonzero(np.isinf(values.to_numpy()))[0])
-        raise ChoraleError(f"{path}: column '{column}', line {_line(i)}: infinite value")
+    if (np.abs(values) > MAX_VALUE).any():  # differences and squares of larger values overflow to inf and NaN
+        i = int(np.flatnonzero((np.abs(values) > MAX_VALUE).to_numpy())[0])
+        raise ChoraleError(f"{path}: column '{column}', line {_line(i)}: {raw.iloc[i]} is beyond "
+                           f"±{MAX_VALUE:g}; rescale the column")
     series = Series(values.to_numpy(float), source=str(path))
     if time_column:
         values = _on_time_grid(path, df[time_column], values, series, fill)
@@ -225,6 +233,9 @@ def forecast_series(series: Series, model: str = "gru", window: int = 50,
     else:
         m, s = f.predict(last), np.zeros((1, horizon))
     m, s = (m[0] + scaled[-1]) * std + mean, s[0] * std
+    if not (np.isfinite(m).all() and np.isfinite(s).all()):  # never print or write NaN as a forecast
+        raise ChoraleError(f"{series.source}: the {model} model's forecast is not finite (training diverged); "
+                           "try another --model or --seed")
     table = pd.DataFrame({series.time_name: future_times(series, horizon), "forecast": m}
                          | ({"lower": m - 2 * s, "upper": m + 2 * s} if samples else {}))
     return {"model": model, "window": window, "horizon": horizon, "n": n,

@@ -1,15 +1,71 @@
-"""File helpers shared by every command: atomic writes, bundled resources."""
+"""File helpers shared by every command: safe reading of inputs, atomic and exclusive
+writing of outputs, run-folder locks, bundled resources.
+
+Every input file is read through `read_input` and every path is examined through `kind`,
+so the operating system's refusals (permission denied, a name too long, a FIFO, a
+device) become one-line ChoraleErrors at one place, and no reader can hang on a pipe or
+read /dev/zero until memory runs out.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from chorale import ChoraleError
 
 _PACKAGE = Path(__file__).resolve().parents[1]  # chorale/
+_NAME_MAX = 255  # bytes in one file name on every common file system
+_REASONS = {errno.ENOENT: "no such file or folder", errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied", errno.ENAMETOOLONG: "file name too long",
+            errno.ENOTDIR: "a part of the path is not a folder", errno.ELOOP: "too many symbolic links"}
+
+
+def os_error(path, error: OSError) -> ChoraleError:
+    """The one-line ChoraleError for an OSError about `path`."""
+    return ChoraleError(f"{path}: {_REASONS.get(error.errno, error.strerror or type(error).__name__)}")
+
+
+def kind(path) -> str | None:
+    """"file", "folder", "other" (FIFO, device, socket) or None when nothing is there;
+    unlike Path.exists(), a name too long or a folder that cannot be read is a ChoraleError."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        raise os_error(path, e) from None
+    return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"
+
+
+def read_input(path, limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file `path`, refusing anything else (a FIFO would block, a
+    device or /dev/zero never end) and anything over `limit` bytes, before reading it all."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as e:
+        raise os_error(path, e) from None
+    with os.fdopen(fd, "rb") as f:
+        status = os.fstat(fd)
+        mode, size = status.st_mode, status.st_size
+        if stat.S_ISDIR(mode):
+            raise ChoraleError(f"{path}: is a folder, expected a {what}")
+        if not stat.S_ISREG(mode):
+            raise ChoraleError(f"{path}: not a regular file (a pipe, device or socket), expected a {what}")
+        if size > limit:
+            raise ChoraleError(f"{path}: {size:,} bytes is too large for a {what} (limit {limit:,})")
+        try:
+            data = f.read(limit + 1)  # the file may grow while we read
+        except OSError as e:
+            raise os_error(path, e) from None
+    if len(data) > limit:
+        raise ChoraleError(f"{path}: more than {limit:,} bytes, too large for a {what}")
+    return data
 
 
 def bundled(name: str) -> Path:
@@ -25,15 +81,51 @@ def _umask() -> int:
     return mask
 
 
-def _temporary(path: Path, prefix: str, suffix: str) -> tuple[int, str]:
+# ---------------------------------------------------------------------------- outputs
+_CREATABLE: set[Path] = set()  # default output folders, made when the first file is written
+_REPLACE = contextvars.ContextVar("replace", default=True)  # False inside `final_outputs(force=False)`
+
+
+def create_on_write(folder) -> None:
+    """Let `folder` (a default such as outputs/) be made when a file is first written into
+    it, not before: a command that fails earlier leaves no trace."""
+    _CREATABLE.add(Path(folder))
+
+
+@contextlib.contextmanager
+def final_outputs(force: bool):
+    """Inside the block, the atomic writers publish a file only under a free name unless
+    `force`: two commands started together with the same output both pass the early
+    check, and the second to finish is refused instead of silently replacing the first."""
+    token = _REPLACE.set(force)
+    try:
+        yield
+    finally:
+        _REPLACE.reset(token)
+
+
+def _short(name: str, room: int) -> str:
+    """`name` cut to `room` bytes, so that a temporary name built from a legal long
+    output name is still legal."""
+    return os.fsdecode(os.fsencode(name)[:room])
+
+
+def _temporary(path: Path, prefix: str, suffix: str, probe: bool = False) -> tuple[int, str]:
     """(fd, name) of a new empty file beside `path`, with the usual file mode; a missing or
     unwritable folder is the user's error, said before any work is done."""
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ChoraleError(f"{path}: {folder} is not a folder" if folder.exists() else
-                           f"{path}: folder {folder} does not exist")
+    found = kind(folder)
+    if found is None and folder in _CREATABLE and kind(folder.parent or ".") == "folder":
+        if probe:  # can the default folder be made later? Probe where it would be made
+            folder = folder.parent
+        else:
+            folder.mkdir(exist_ok=True)
+        found = "folder"
+    if found != "folder":
+        raise ChoraleError(f"{path}: {folder} is not a folder" if found else f"{path}: folder {folder} does not exist")
+    room = _NAME_MAX - len(os.fsencode(suffix)) - 10  # mkstemp adds 8 characters
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=_short(prefix, room), suffix=suffix)
     except OSError as e:
         raise ChoraleError(f"{path}: cannot write ({e.strerror})") from None
     os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
@@ -42,13 +134,38 @@ def _temporary(path: Path, prefix: str, suffix: str) -> tuple[int, str]:
 
 def check_output(path, force: bool = False) -> None:
     """Refuse, before any slow work starts, an output that exists (unless `force`) or that
-    cannot be written: its folder is missing or read-only."""
+    cannot be written: its name is too long, its folder is missing or read-only."""
     path = Path(path)
-    if path.exists() and not force:
+    if len(os.fsencode(path.name)) > _NAME_MAX:
+        raise ChoraleError(f"{path}: file name too long (over {_NAME_MAX} bytes)")
+    if kind(path) is not None and not force:
         raise ChoraleError(f"{path} already exists (use --force to overwrite)")
-    fd, probe = _temporary(path, prefix=f".{path.name}.", suffix=".probe")
+    fd, probe = _temporary(path, prefix=f".{path.name}.", suffix=".probe", probe=True)
     os.close(fd)
     os.unlink(probe)
+
+
+def _publish(tmp, path: Path) -> None:
+    """Rename the finished temporary file to `path`: over an old file, or, inside
+    `final_outputs(force=False)`, only if the name is still free (a hard link is atomic and
+    fails if the name exists; where links are not supported, an exclusive create claims it)."""
+    if _REPLACE.get():
+        os.replace(tmp, path)
+        return
+    taken = ChoraleError(f"{path} already exists: another command wrote it while this one ran "
+                         "(use --force to overwrite)")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise taken from None
+    except OSError:  # no hard links here: claim the name exclusively, then fill it
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            raise taken from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
 
 
 @contextlib.contextmanager
@@ -65,7 +182,7 @@ def atomic_write(path, mode: str = "w", **kwargs):
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -83,7 +200,7 @@ def atomic_path(path):
     tmp = Path(tmp)
     try:
         yield tmp
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -94,3 +211,36 @@ def remove_temporaries(folder) -> None:
     """Delete the temporary files that writers killed outright (SIGKILL runs no cleanup) left in `folder`."""
     for tmp in Path(folder).glob(".*.tmp*"):
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def run_lock(folder):
+    """Hold an exclusive lock on a run folder while a command writes it, so that a second
+    `train --out` of the same folder is refused at once instead of mixing two runs.
+
+    The lock is a file in the system's temporary folder named by the run folder's real
+    path (the run folder may not exist yet, and nothing is added to it); the kernel
+    releases it if the process dies, and the holder removes it on exit.
+    """
+    import fcntl
+    import hashlib
+
+    key = hashlib.sha256(os.fsencode(os.path.realpath(folder))).hexdigest()[:20]
+    lock = Path(tempfile.gettempdir()) / f"chorale-{os.getuid()}-{key}.lock"
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ChoraleError(f"{folder}: another chorale command is writing this run folder "
+                               "(wait for it, or choose another --out)") from None
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        os.close(fd)  # its last holder removed it between our open and flock: take a fresh one
+    try:
+        yield
+    finally:
+        os.unlink(lock)
+        os.close(fd)

@@ -13,9 +13,13 @@ named, else four single-note lines in order, else by pitch order at each step.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from collections import Counter
+import unicodedata
+import warnings
+import zipfile
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +30,8 @@ from chorale import ChoraleError, defaults
 from chorale.data.loader import read_csv
 from chorale.encoding import (MIDI_HIGH, MIDI_LOW, N_VOICES, REST, STEPS_PER_BAR, STEPS_PER_QUARTER, VOICES,
                               check_grid, runs)
-from chorale.io.files import atomic_write
+from chorale.io.files import atomic_write, read_input
+from chorale.limits import MAX_MIDI_BYTES, MAX_MUSIC_BYTES, MAX_STEPS
 
 TICKS_PER_QUARTER = 480
 TICKS_PER_STEP = TICKS_PER_QUARTER // STEPS_PER_QUARTER
@@ -34,8 +39,6 @@ DEFAULT_TEMPO = defaults.TEMPO
 DEFAULT_PROGRAM = defaults.PROGRAM
 DEFAULT_VELOCITIES = (90, 72, 72, 82)  # melody and bass a little above the inner voices
 DRUM_CHANNEL = 9
-MAX_FILE_BYTES = 5_000_000  # a chorale is a few kB; refuse anything absurd before parsing
-MAX_STEPS = 100_000  # about 1.5 hours at 72 BPM
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MUSICXML_SUFFIXES = (".musicxml", ".xml", ".mxl")
@@ -78,7 +81,7 @@ def program_number(instrument: str | int) -> int:
     """0-based General MIDI program for a name ("choir aahs", case-insensitive, any unique
     part of a name such as "church") or a number 1-128 as printed in the General MIDI chart."""
     text = str(instrument).strip()
-    if text.isdigit():
+    if re.fullmatch(r"[-+]?\d+", text):
         if not 1 <= int(text) <= 128:
             raise ChoraleError(f"instrument number {text} is not a General MIDI program 1-128")
         return int(text) - 1
@@ -98,12 +101,43 @@ def program_number(instrument: str | int) -> int:
     )
 
 
+# ---------------------------------------------------------------------------- titles
+def clean_title(title: str) -> str:
+    """The title every output can store: control characters (which XML 1.0 cannot hold,
+    so MusicXML would not read back) become spaces, and undecodable bytes of a file name
+    (lone surrogates) become U+FFFD."""
+    kept = (" " if unicodedata.category(c) == "Cc" or c in "\ufffe\uffff" else
+            "\ufffd" if unicodedata.category(c) == "Cs" else c for c in str(title))
+    return " ".join("".join(kept).split()) or "Chorale"
+
+
+def midi_text(title: str) -> str:
+    """The title as a MIDI track name, which holds Latin-1 (what mido writes and players
+    read): a character outside Latin-1 becomes its unaccented letter when it has one
+    (ő -> o), else '?'. MusicXML, the piano roll and the sheet keep the full title."""
+    def latin1(c: str) -> str:
+        if ord(c) < 256:
+            return c
+        base = "".join(d for d in unicodedata.normalize("NFKD", c) if not unicodedata.combining(d))
+        return base if base and all(ord(d) < 256 for d in base) else "?"
+    return "".join(map(latin1, clean_title(title)))
+
+
 # ---------------------------------------------------------------------------- export
 def estimate_key(grid):
     """The music21 Key that best fits the notes (Krumhansl-Schmuckler, weighted by duration)."""
+    from music21 import note, stream
     from music21.key import Key
 
-    found = _score(check_grid(grid), None).analyze("key")
+    # The analysis weighs each pitch class by its duration, so one note per pitch class,
+    # as long as all of its notes together, gives the same key in constant time.
+    grid = check_grid(grid)
+    sung = grid[grid != REST]
+    weights = np.bincount(sung % 12, minlength=12)
+    summary = stream.Stream()
+    for pitch_class in np.flatnonzero(weights):
+        summary.append(note.Note(60 + int(pitch_class), quarterLength=weights[pitch_class] / STEPS_PER_QUARTER))
+    found = summary.analyze("key")
     return Key(found.tonic.name, found.mode)  # the analysis' tonic re-infers its spelling when transposed
 
 
@@ -137,7 +171,7 @@ def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, progr
     end = len(grid) * TICKS_PER_STEP
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
     conductor = [
-        mido.MetaMessage("track_name", name=title),
+        mido.MetaMessage("track_name", name=midi_text(title)),
         mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)),
         mido.MetaMessage("time_signature", numerator=4, denominator=4),
     ]
@@ -146,11 +180,11 @@ def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, progr
         conductor.append(mido.MetaMessage("key_signature", key=_mido_key_name(signature)))
     midi.tracks.append(_track(conductor, []))
     for voice, (name, velocity) in enumerate(zip(VOICES, velocities)):
-        events = []  # (absolute tick, message); note-offs sort before note-ons at the same tick
+        events = []  # (absolute tick, order, message fields); note-offs sort before note-ons at the same tick
         for start, stop, pitch in runs(grid[:, voice]):
             if pitch != REST:
-                events.append((start * TICKS_PER_STEP, 1, mido.Message("note_on", channel=voice, note=pitch, velocity=velocity)))
-                events.append((stop * TICKS_PER_STEP, 0, mido.Message("note_off", channel=voice, note=pitch, velocity=64)))
+                events.append((start * TICKS_PER_STEP, 1, dict(type="note_on", channel=voice, note=pitch, velocity=velocity)))
+                events.append((stop * TICKS_PER_STEP, 0, dict(type="note_off", channel=voice, note=pitch, velocity=64)))
         header = [mido.MetaMessage("track_name", name=name.capitalize()),
                   mido.Message("program_change", channel=voice, program=program)]
         midi.tracks.append(_track(header, sorted(events, key=lambda e: e[:2]), end))
@@ -159,11 +193,12 @@ def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, progr
 
 
 def _track(header, events, end: int = 0) -> mido.MidiTrack:
-    """A track from time-0 messages and (absolute tick, order, message) events, ended at `end`."""
+    """A track from time-0 messages and (absolute tick, order, message fields) events, ended
+    at `end`; each message is made once, with its delta time (mido checks every field it is given)."""
     track = mido.MidiTrack(header)
     now = 0
-    for tick, _, message in events:
-        track.append(message.copy(time=tick - now))
+    for tick, _, fields in events:
+        track.append(mido.Message(**fields, time=tick - now))
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=max(end - now, 0)))
     return track
@@ -186,7 +221,7 @@ def to_score(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, key:
 
     grid = check_grid(grid)
     score = _score(grid, music21_key(grid, key), fermatas)
-    score.insert(0, metadata.Metadata(title=title))
+    score.insert(0, metadata.Metadata(title=clean_title(title)))
     # Any contributor stops music21 from printing "Music21" as the composer.
     score.metadata.addContributor(metadata.Contributor(role="transcriber", name=f"chorale {__version__}"))
     score.parts[0].insert(0, m21tempo.MetronomeMark(number=tempo, referent="quarter"))
@@ -198,6 +233,12 @@ def _score(grid: np.ndarray, key, fermatas=()):
     unspelled (estimating the key needs this score first)."""
     from music21 import clef, expressions, instrument, meter, note, pitch, stream
 
+    degrees = _degrees(key)
+
+    @functools.cache
+    def spelled(midi_pitch: int) -> str:  # the scale is slow to realize: once per key, each pitch once
+        return _spelled(pitch.Pitch(midi=midi_pitch), key, degrees).nameWithOctave
+
     score = stream.Score()
     clefs = (clef.TrebleClef, clef.TrebleClef, clef.Treble8vbClef, clef.BassClef)
     singers = (instrument.Soprano, instrument.Alto, instrument.Tenor, instrument.Bass)
@@ -208,7 +249,7 @@ def _score(grid: np.ndarray, key, fermatas=()):
         for start, stop, midi_pitch in runs(grid[:, voice]):
             length = (stop - start) / STEPS_PER_QUARTER
             sung = (note.Rest(quarterLength=length) if midi_pitch == REST
-                    else note.Note(_spelled(pitch.Pitch(midi=midi_pitch), key), quarterLength=length))
+                    else note.Note(spelled(midi_pitch), quarterLength=length))
             if any(start <= f < stop for f in fermatas):
                 sung.expressions.append(expressions.Fermata())
             part.append(sung)
@@ -216,14 +257,21 @@ def _score(grid: np.ndarray, key, fermatas=()):
     return score
 
 
-def _spelled(p, key):
-    """The spelling a musician expects in `key`: a scale degree (with the minor's raised 6th
-    and 7th) if the pitch is one, else sharps in sharp keys and flats in flat keys."""
+def _degrees(key) -> set[str]:
+    """The names of `key`'s scale degrees, with the minor's raised 6th and 7th."""
     if key is None:
-        return p
+        return set()
     degrees = {q.name for q in key.getScale().getPitches()}
     if key.mode == "minor":
         degrees |= {key.tonic.transpose("M6").name, key.tonic.transpose("M7").name}
+    return degrees
+
+
+def _spelled(p, key, degrees: set[str]):
+    """The spelling a musician expects in `key`: a scale degree if the pitch is one, else
+    sharps in sharp keys and flats in flat keys."""
+    if key is None:
+        return p
     for candidate in (p, *p.getAllCommonEnharmonics(alterLimit=1)):
         if candidate.name in degrees:
             return candidate
@@ -234,11 +282,18 @@ def _spelled(p, key):
 # ---------------------------------------------------------------------------- import
 @dataclass
 class _Line:
-    """One source line (a MIDI track/channel or a MusicXML part): quantized (start, end, pitch) notes."""
+    """One source line (a MIDI track/channel or a MusicXML part): quantized (start, end, pitch)
+    notes, and where each note started before quantizing (in any unit), to tell a chord from
+    notes closer together than a 16th."""
 
     name: str
     notes: list[tuple[int, int, int]] = field(default_factory=list)
+    onsets: list[float] = field(default_factory=list)
     fermatas: set[int] = field(default_factory=set)  # steps where a note under a fermata starts (MusicXML)
+
+    def add(self, note: tuple[int, int, int], onset: float) -> None:
+        self.notes.append(note)
+        self.onsets.append(onset)
 
     def is_melodic(self) -> bool:
         starts = [n[0] for n in self.notes]
@@ -256,8 +311,8 @@ def read_title(path) -> str | None:
     if path.suffix.lower() not in MIDI_SUFFIXES:
         return None
     try:
-        first = mido.MidiFile(path).tracks[0]
-    except (OSError, ValueError, EOFError, IndexError, KeyError):  # read_grid says what is wrong
+        first = mido.MidiFile(file=io.BytesIO(read_input(path, MAX_MIDI_BYTES, "MIDI file"))).tracks[0]
+    except (ChoraleError, OSError, ValueError, EOFError, IndexError, KeyError):  # read_grid says what is wrong
         return None
     return next((m.name.strip() for m in first if m.type == "track_name" and m.name.strip()), None)
 
@@ -293,7 +348,11 @@ def _melody(path, part, single_line) -> tuple[np.ndarray, tuple[int, ...]]:
     path = Path(path)
     if path.suffix.lower() == ".csv":
         grid = read_csv(path)
-        lines = [_Line(v, [(s, e, p) for s, e, p in runs(grid[:, i]) if p != REST]) for i, v in enumerate(VOICES)]
+        lines = [_Line(v) for v in VOICES]
+        for line, column in zip(lines, grid.T):
+            for note in runs(column):
+                if note[2] != REST:
+                    line.add(note, note[0])
         steps, steps_per_bar = len(grid), STEPS_PER_BAR
     else:
         lines, steps, steps_per_bar = _read_lines(path)
@@ -313,41 +372,51 @@ def _melody(path, part, single_line) -> tuple[np.ndarray, tuple[int, ...]]:
             raise ChoraleError(f"{path}: no part named '{part}' (it has: {', '.join(names)})")
         chosen = found[0]
     if single_line and not chosen.is_melodic():
-        chord = min(start for start, count in Counter(n[0] for n in chosen.notes).items() if count > 1)
-        raise ChoraleError(f"{path}: the melody has a chord at {_where(chord, steps_per_bar)}; "
-                           "it needs a single line (pick one part with --part)")
+        _refuse_chord(path, chosen, steps_per_bar)
     melody = np.zeros(steps, dtype=np.int32)
     for start, end, pitch in sorted(chosen.notes):  # of notes struck together the top one is written last
         melody[start:end] = pitch
     return melody, tuple(sorted(f for f in chosen.fermatas if f < steps))
 
 
+def _refuse_chord(path: Path, line: _Line, steps_per_bar: int) -> None:
+    """Say why a line that should be melodic is not: a chord, or notes closer together than
+    the 16th grid (tuplets, ornaments) that quantizing puts on one step."""
+    onsets: dict[int, set] = {}
+    for (start, _, _), onset in zip(line.notes, line.onsets):
+        onsets.setdefault(start, set()).add(onset)
+    step = min(start for start, count in Counter(n[0] for n in line.notes).items() if count > 1)
+    if len(onsets[step]) > 1:
+        raise ChoraleError(f"{path}: notes closer together than a 16th (tuplets or ornaments) fall on one step "
+                           f"at {_where(step, steps_per_bar)}; the grid holds 16th notes, so simplify the rhythm")
+    raise ChoraleError(f"{path}: the melody has a chord at {_where(step, steps_per_bar)}; "
+                       "it needs a single line (pick one part with --part)")
+
+
 def _read_lines(path: Path):
     """(lines, steps, steps per bar) from a MIDI or MusicXML file with at least one note."""
     suffix = path.suffix.lower()
     if suffix not in MIDI_SUFFIXES + MUSICXML_SUFFIXES:
-        raise ChoraleError(f"{path}: unknown file type '{suffix}': expected .mid, .midi, .musicxml, .xml, .mxl or .csv")
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise ChoraleError(f"{path}: cannot read ({e.strerror})") from None
-    if size > MAX_FILE_BYTES:
-        raise ChoraleError(f"{path}: {size:,} bytes is too large for a chorale (limit {MAX_FILE_BYTES:,})")
-    lines, steps, steps_per_bar = (_midi_lines if suffix in MIDI_SUFFIXES else _musicxml_lines)(path)
+        shown = f"'{suffix}'" if suffix else "(no file name extension)"
+        raise ChoraleError(f"{path}: unknown file type {shown}: expected .mid, .midi, .musicxml, .xml, .mxl or .csv")
+    data = read_input(path, MAX_MIDI_BYTES if suffix in MIDI_SUFFIXES else MAX_MUSIC_BYTES, "chorale")
+    lines, steps, steps_per_bar = (_midi_lines if suffix in MIDI_SUFFIXES else _musicxml_lines)(path, data)
     if not any(line.notes for line in lines):
         raise ChoraleError(f"{path}: no pitched notes (drums are ignored)")
     if steps > MAX_STEPS:
         raise ChoraleError(f"{path}: {steps:,} sixteenth notes long, more than the limit of {MAX_STEPS:,}")
     for line in lines:
-        for start, _, pitch in line.notes:
+        for start, end, pitch in line.notes:
+            if start < 0 or end <= start:
+                raise ChoraleError(f"{path}: a note at 16th step {start} has a negative time or length")
             if not MIDI_LOW <= pitch <= MIDI_HIGH:
                 raise ChoraleError(f"{path}: pitch {pitch} at {_where(start, steps_per_bar)} is outside "
                                    f"the range {MIDI_LOW}..{MIDI_HIGH}")
     return lines, steps, steps_per_bar
 
 
-def _midi_lines(path: Path):
-    data = path.read_bytes()
+def _midi_lines(path: Path, data: bytes):
+    """Lines from MIDI bytes, in one pass over the messages (linear in the file's size)."""
     if not data.startswith(b"MThd"):
         raise ChoraleError(f"{path}: not a Standard MIDI File (no MThd header)")
     try:
@@ -364,21 +433,23 @@ def _midi_lines(path: Path):
     lines: dict[tuple[int, int], _Line] = {}
     end_tick, steps_per_bar = 0, None
     for index, track in enumerate(midi.tracks):
+        name = track.name or f"track {index}"  # a property that scans the track: once, not per message
         now, sounding = 0, {}
         for message in track:
             now += message.time
             if message.type == "time_signature" and steps_per_bar is None:
-                steps_per_bar = round(message.numerator * 4 * STEPS_PER_QUARTER / message.denominator)
+                steps_per_bar = max(round(message.numerator * 4 * STEPS_PER_QUARTER / message.denominator), 1)
             if not hasattr(message, "channel") or message.channel == DRUM_CHANNEL:
                 continue
-            line = lines.setdefault((index, message.channel), _Line(track.name or f"track {index}"))
+            line = lines.setdefault((index, message.channel), _Line(name))
             if message.type == "note_on" and message.velocity > 0:
-                sounding.setdefault((message.channel, message.note), []).append(now)
+                sounding.setdefault((message.channel, message.note), deque()).append(now)
             elif message.type in ("note_on", "note_off") and sounding.get((message.channel, message.note)):
-                start = sounding[message.channel, message.note].pop(0)
-                line.notes.append(_quantized(start, now, message.note, per_step))
+                start = sounding[message.channel, message.note].popleft()
+                line.add(_quantized(start, now, message.note, per_step), start)
         for (channel, note), starts in sounding.items():  # notes never released end with the track
-            lines[index, channel].notes.extend(_quantized(s, now, note, per_step) for s in starts)
+            for start in starts:
+                lines[index, channel].add(_quantized(start, now, note, per_step), start)
         end_tick = max(end_tick, now)
     steps = max([round(end_tick / per_step)] + [n[1] for line in lines.values() for n in line.notes])
     return list(lines.values()), steps, steps_per_bar or STEPS_PER_BAR
@@ -390,11 +461,36 @@ def _quantized(start_tick: int, end_tick: int, pitch: int, per_step: float):
     return start, max(round(end_tick / per_step), start + 1), pitch
 
 
-def _musicxml_lines(path: Path):
+def _musicxml_text(path: Path, data: bytes) -> str:
+    """The score's XML: the file itself, or for .mxl the root file of the zip, whose
+    uncompressed size is checked before it is inflated (a small .mxl can hold gigabytes)."""
+    if path.suffix.lower() != ".mxl":
+        return data.decode("utf-8", errors="replace")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            root = re.search(rb'full-path="([^"]+)"', z.read("META-INF/container.xml")) \
+                if "META-INF/container.xml" in z.namelist() else None
+            name = root[1].decode("utf-8", "replace") if root else next(
+                n for n in z.namelist() if n.lower().endswith((".xml", ".musicxml")) and not n.startswith("META-INF"))
+            info = z.getinfo(name)
+            if info.file_size > MAX_MUSIC_BYTES:
+                raise ChoraleError(f"{path}: the score inside is {info.file_size:,} bytes uncompressed, "
+                                   f"too large for a chorale (limit {MAX_MUSIC_BYTES:,})")
+            return z.read(info).decode("utf-8", errors="replace")
+    except ChoraleError:
+        raise
+    except Exception as e:  # zipfile and zlib raise many kinds on a corrupt archive
+        raise ChoraleError(f"{path}: not readable MusicXML (a damaged .mxl: {type(e).__name__})") from None
+
+
+def _musicxml_lines(path: Path, data: bytes):
     from music21 import converter, expressions, meter, stream
 
+    text = _musicxml_text(path, data)
     try:
-        score = converter.parse(path, format="musicxml")
+        with warnings.catch_warnings():  # music21 warns before it fails: the error says it all
+            warnings.simplefilter("ignore")
+            score = converter.parseData(text, format="musicxml")
     except Exception as e:  # music21 raises many kinds on bad XML or non-music
         reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
         raise ChoraleError(f"{path}: not readable MusicXML ({reason})") from None
@@ -406,14 +502,15 @@ def _musicxml_lines(path: Path):
             start = round(float(n.offset) * STEPS_PER_QUARTER)
             end = max(round(float(n.offset + n.quarterLength) * STEPS_PER_QUARTER), start + 1)
             if n.quarterLength > 0:  # grace notes take no time in the grid
-                line.notes.extend((start, end, p.midi) for p in n.pitches)
+                for p in n.pitches:
+                    line.add((start, end, p.midi), float(n.offset))
                 if any(isinstance(e, expressions.Fermata) for e in n.expressions):
                     line.fermatas.add(start)
         lines.append(line)
     signatures = score.recurse().getElementsByClass(meter.TimeSignature)
     steps_per_bar = round(signatures[0].barDuration.quarterLength * STEPS_PER_QUARTER) if signatures else STEPS_PER_BAR
     steps = max([round(float(score.highestTime) * STEPS_PER_QUARTER)] + [n[1] for line in lines for n in line.notes])
-    return lines, steps, steps_per_bar
+    return lines, steps, max(steps_per_bar, 1)
 
 
 def _voice_of(name: str) -> str | None:
@@ -428,16 +525,21 @@ def _to_grid(lines: list[_Line], steps: int, steps_per_bar: int, path: Path) -> 
         return _stack([named[voice][0] for voice in VOICES], steps)
     if len(lines) == N_VOICES and all(line.is_melodic() for line in lines):
         return _stack(lines, steps)
+    notes = [note for line in lines for note in line.notes]
+    counts = np.zeros(steps + 1, dtype=np.int64)  # notes sounding at each step, before listing them
+    np.add.at(counts, [n[0] for n in notes], 1)
+    np.add.at(counts, [n[1] for n in notes], -1)
+    counts = np.cumsum(counts)[:steps]
+    if (counts > N_VOICES).any():
+        step = int(np.argmax(counts > N_VOICES))
+        raise ChoraleError(f"{path}: {counts[step]} notes sound at once at {_where(step, steps_per_bar)}; "
+                           f"a chorale has at most {N_VOICES}")
     sounding = [[] for _ in range(steps)]
-    for line in lines:
-        for start, end, pitch in line.notes:
-            for step in range(start, end):
-                sounding[step].append(pitch)
+    for start, end, pitch in notes:  # at most N_VOICES per step: linear in the grid's size
+        for step in range(start, end):
+            sounding[step].append(pitch)
     grid = np.zeros((steps, N_VOICES), dtype=np.int32)
     for step, pitches in enumerate(sounding):
-        if len(pitches) > N_VOICES:
-            raise ChoraleError(f"{path}: {len(pitches)} notes sound at once at {_where(step, steps_per_bar)}; "
-                               f"a chorale has at most {N_VOICES}")
         pitches.sort(reverse=True)
         grid[step, _voice_slots(len(pitches), grid[step - 1])] = pitches  # grid[-1] is still 0 at step 0
     return grid
@@ -458,5 +560,3 @@ def _stack(lines: list[_Line], steps: int) -> np.ndarray:
         for start, end, pitch in sorted(line.notes):
             grid[start:end, voice] = pitch
     return grid
-
-

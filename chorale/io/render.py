@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 from chorale import ChoraleError, defaults
-from chorale.io.files import atomic_path, atomic_write, check_output
+from chorale.io.files import atomic_path, atomic_write, check_output, final_outputs
+from chorale.limits import MAX_AUDIO_SECONDS, MAX_SCORE_STEPS
 
 SOUNDFONTS = (  # Debian's fluid-soundfont-gm, its alternatives link, and the small timgm6mb
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -64,20 +65,24 @@ def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, prog
     return one line per file saying what was written.
 
     Everything is checked before anything is written (file types, existing files unless
-    `force`, output folders, MuseScore for sheet music), and each file is written
-    atomically, so a refused request leaves no file behind.
+    `force`, output folders, MuseScore for sheet music, lengths within the limits), and
+    each file is written atomically and, without `force`, only under a name still free,
+    so a refused request leaves no file behind and never replaces another command's file.
     """
     from chorale.encoding import check_grid
+    from chorale.io.midi import clean_title
 
-    style = Style(title, defaults.TEMPO if tempo is None else tempo, defaults.PROGRAM if program is None else program,
-                  key, tuple(fermatas))
+    style = Style(clean_title(title), defaults.TEMPO if tempo is None else tempo,
+                  defaults.PROGRAM if program is None else program, key, tuple(fermatas))
     grid = check_grid(grid)
     outputs = check_outputs(paths, force)
+    _check_lengths(outputs, len(grid), style.tempo)
     done = []
-    for fmt in FORMATS:
-        if fmt.name in outputs:
-            note = fmt.write(outputs[fmt.name], grid, style)
-            done.append(f"{fmt.label}: {outputs[fmt.name]}" + (f" ({note})" if note else ""))
+    with final_outputs(force):
+        for fmt in FORMATS:
+            if fmt.name in outputs:
+                note = fmt.write(outputs[fmt.name], grid, style)
+                done.append(f"{fmt.label}: {outputs[fmt.name]}" + (f" ({note})" if note else ""))
     return done
 
 
@@ -98,9 +103,14 @@ def format_for(path, name: str | None = None) -> Format:
 
 def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
     """The requested {format name: path} outputs, checked before any work is done: known
-    file types, no existing file unless `force`, writable folders, MuseScore for sheet music."""
+    file types, each its own file, no existing file unless `force`, writable folders,
+    MuseScore for sheet music."""
     outputs = {name: Path(path) for name, path in requested.items() if path}
+    seen: dict[str, str] = {}
     for name, path in outputs.items():
+        same = seen.setdefault(os.path.realpath(path), name)
+        if same != name:
+            raise ChoraleError(f"{path}: given for both --{same} and --{name}; each output needs its own file")
         fmt = format_for(path, name)
         if path.suffix.lower() not in fmt.suffixes:
             raise ChoraleError(f"{path}: unknown {name} file type '{path.suffix}' (expected {', '.join(fmt.suffixes)})")
@@ -109,6 +119,21 @@ def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
         raise ChoraleError("sheet music needs MuseScore, which is not installed "
                            "(Debian/Ubuntu: apt-get install musescore3)")
     return outputs
+
+
+def _check_lengths(outputs: dict, steps: int, tempo: float) -> None:
+    """Refuse, before writing anything, outputs whose size grows with the music beyond reason:
+    audio longer than MAX_AUDIO_SECONDS (gigabytes of WAV), notation longer than MAX_SCORE_STEPS."""
+    from chorale.encoding import STEPS_PER_BAR, STEPS_PER_QUARTER
+
+    seconds = steps / STEPS_PER_QUARTER * 60 / tempo
+    if "wav" in outputs and seconds > MAX_AUDIO_SECONDS:
+        raise ChoraleError(f"{outputs['wav']}: {seconds / 60:.0f} minutes of audio at {tempo:g} BPM, more than the "
+                           f"limit of {MAX_AUDIO_SECONDS // 60} minutes")
+    for kind in ("musicxml", "sheet"):
+        if kind in outputs and steps > MAX_SCORE_STEPS:
+            raise ChoraleError(f"{outputs[kind]}: {steps // STEPS_PER_BAR:,} bars, more than the limit of "
+                               f"{MAX_SCORE_STEPS // STEPS_PER_BAR:,} for notation")
 
 
 # ---------------------------------------------------------------------------- audio
@@ -206,6 +231,7 @@ def piano_roll(grid, *, title: str, tempo: float, key: str | None = None, fermat
 
     matplotlib.use("Agg")
     import numpy as np
+    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
     from music21 import pitch
 
@@ -221,16 +247,20 @@ def piano_roll(grid, *, title: str, tempo: float, key: str | None = None, fermat
     for midi_pitch in range(low, high + 1):  # shade the black-key rows, as a keyboard does
         if pitch.Pitch(midi=midi_pitch).accidental is not None:
             axes.axhspan(midi_pitch - 0.5, midi_pitch + 0.5, color="#f0f0f0", zorder=0)
-    for step in range(0, len(grid) + 1, STEPS_PER_BAR // 4):
-        bar_line = step % STEPS_PER_BAR == 0
-        axes.axvline(step, color="#888888" if bar_line else "#dddddd", linewidth=1.0 if bar_line else 0.5, zorder=1)
+    beats = np.arange(0, len(grid) + 1, STEPS_PER_BAR // 4)  # one collection per kind: fast for long pieces
+    bar_lines = beats % STEPS_PER_BAR == 0
+    axes.vlines(beats[~bar_lines], 0, 1, transform=axes.get_xaxis_transform(), color="#dddddd", linewidth=0.5, zorder=1)
+    axes.vlines(beats[bar_lines], 0, 1, transform=axes.get_xaxis_transform(), color="#888888", linewidth=1.0, zorder=1)
     for voice, (name, colour) in enumerate(zip(VOICES, VOICE_COLOURS)):
         notes = np.array([r for r in runs(grid[:, voice]) if r[2] != REST]).reshape(-1, 3)
-        axes.barh(notes[:, 2], notes[:, 1] - notes[:, 0], left=notes[:, 0], height=0.8, color=colour,
-                  edgecolor="black", linewidth=0.4, label=name.capitalize(), zorder=2)
+        start, stop, low_edge, high_edge = notes[:, 0], notes[:, 1], notes[:, 2] - 0.4, notes[:, 2] + 0.4
+        corners = np.stack([start, low_edge, start, high_edge, stop, high_edge, stop, low_edge], 1).reshape(-1, 4, 2)
+        # one collection of rectangles per voice: barh makes an artist per note, minutes for long pieces
+        axes.add_collection(PolyCollection(corners, facecolors=colour, edgecolors="black", linewidths=0.4,
+                                           label=name.capitalize(), zorder=2))
     naturals = [p for p in range(low, high + 1) if pitch.Pitch(midi=p).accidental is None]
     axes.set_yticks(naturals, [pitch.Pitch(midi=p).nameWithOctave for p in naturals], fontsize=7)
-    bar_starts = range(0, len(grid), STEPS_PER_BAR)
+    bar_starts = range(0, len(grid), STEPS_PER_BAR * -(-len(grid) // (STEPS_PER_BAR * 64)))  # at most 64 labels
     axes.set_xticks(bar_starts, [str(b // STEPS_PER_BAR + 1) for b in bar_starts], fontsize=8)
     axes.set_xlim(0, len(grid))
     axes.set_ylim(low - 0.5, high + 0.5)

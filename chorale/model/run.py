@@ -19,18 +19,22 @@ SHIPPED_MODULES = ("keras", "chorale", "builtins")  # a model may only need code
 def read_card(model_dir):
     """(card, vocabulary) of a trained model folder, after checking the folder holds a model."""
     from chorale.encoding import Vocabulary  # NumPy: not on the `chorale --help` path
+    from chorale.io.files import kind, read_input
+    from chorale.limits import MAX_TEXT_BYTES
+    from chorale.model.card import check_card
 
     model_dir = Path(model_dir)
-    if not model_dir.is_dir():
+    if kind(model_dir) != "folder":
         raise ChoraleError(f"{model_dir}: no such model folder")
-    if not (model_dir / "card.json").is_file():
+    if kind(model_dir / "card.json") != "file":
         raise ChoraleError(f"{model_dir}: no card.json (not a finished training run)")
     try:
-        card = json.loads((model_dir / "card.json").read_text())
+        card = json.loads(read_input(model_dir / "card.json", MAX_TEXT_BYTES, "model card"))
         vocab = Vocabulary.from_dict(card["vocabulary"])
     except (ValueError, KeyError, TypeError):
         raise ChoraleError(f"{model_dir / 'card.json'}: not a model card") from None
-    if not (model_dir / "model.keras").is_file():
+    check_card(card, model_dir / "card.json")
+    if kind(model_dir / "model.keras") != "file":
         raise ChoraleError(f"{model_dir}: no model.keras")
     return card, vocab
 

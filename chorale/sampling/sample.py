@@ -32,8 +32,8 @@ class Controls:
     voice_leading: bool = True  # redraw notes that complete parallel or hidden 5ths/8ves (see `sample`)
 
     def __post_init__(self):
-        if self.temperature <= 0:
-            raise ChoraleError(f"temperature must be > 0, got {self.temperature}")
+        if not 0 < self.temperature < float("inf"):  # NaN fails this too
+            raise ChoraleError(f"temperature must be a number > 0, got {self.temperature}")
         if self.top_k is not None and self.top_k < 1:
             raise ChoraleError(f"top-k must be at least 1, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:

@@ -1,0 +1,110 @@
+"""The Click parameter types every command shares: each option value is checked once, here,
+at the boundary, so the code behind the CLI can trust it.
+
+Click's FloatRange lets NaN through (every comparison with NaN is false) and infinity
+through an open end, and IntRange without a maximum lets a seed or a length through that
+NumPy cannot take or memory cannot hold; these types refuse them as usage errors (exit 2).
+No NumPy here: `chorale --help` builds every option.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import click
+
+from chorale import limits
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses NaN and infinity."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+SEED = click.IntRange(0, limits.MAX_SEED)
+COUNT = click.IntRange(1, limits.MAX_COUNT)
+STEPS = click.IntRange(1, limits.MAX_STEPS)
+BARS = click.IntRange(1, limits.MAX_BARS)
+POSITIVE = click.IntRange(1, 1_000_000)  # epochs, batch size, windows, horizons: finite work
+TEMPERATURE = FiniteFloat(0.01, 100)  # below 0.01 logits / T overflow; above 100 it is noise
+PROBABILITY = FiniteFloat(0, 1, min_open=True)  # top-p
+DROPOUT = FiniteFloat(0, 1, max_open=True)
+TEMPO = FiniteFloat(10, 400)  # quarter notes per minute
+LEARNING_RATE = FiniteFloat(0, 1, min_open=True)  # Nadam diverges long before 1
+
+
+class Primer(click.ParamType):
+    """--primer: none, SPLIT:N (any case) for a dataset chorale, or a chorale file; anything
+    else that looks like SPLIT:N is a usage error here, not an 'unknown file type' later."""
+
+    name = "primer"
+    SPLITS = ("train", "valid", "test")  # data.loader.SPLITS, without importing NumPy
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if text.lower() == "none":
+            return "none"
+        match = re.fullmatch(r"([A-Za-z]+):([-+]?\w*)", text)
+        if match and match[1].lower() in self.SPLITS:
+            if not match[2].isdigit():
+                self.fail(f"'{text}': expected {match[1].lower()}:N with N a chorale number 0, 1, 2, ...", param, ctx)
+            return f"{match[1].lower()}:{int(match[2])}"
+        if match and "." not in text:
+            self.fail(f"'{text}': expected none, train:N, valid:N, test:N, or a .csv, MIDI or MusicXML file",
+                      param, ctx)
+        return text
+
+
+class Existing(click.ParamType):
+    """A path that must exist: a file, or also a folder with `folder_ok`. Unlike
+    click.Path, a name too long or a folder that cannot be read is said as such, not
+    'does not exist'; a FIFO or device passes here and is refused by the reader."""
+
+    name = "path"
+
+    def __init__(self, folder_ok: bool = False):
+        self.folder_ok = folder_ok
+
+    def convert(self, value, param, ctx):
+        from chorale import ChoraleError
+        from chorale.io.files import kind
+
+        try:
+            found = kind(value)
+        except ChoraleError as e:
+            self.fail(str(e), param, ctx)
+        if found is None:
+            self.fail(f"{value}: no such file{' or folder' if self.folder_ok else ''}", param, ctx)
+        if found == "folder" and not self.folder_ok:
+            self.fail(f"{value}: is a folder, expected a file", param, ctx)
+        return str(value)
+
+
+def default_output(ctx, param, value):
+    """An output option whose default lives in ./outputs/: the folder is made when the first
+    file is written into it, so a command that fails before that leaves no outputs/ behind."""
+    if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
+        from pathlib import Path
+
+        from chorale.io.files import create_on_write
+
+        create_on_write(Path(value).parent)
+    return value
+
+
+def locked_run_folder(ctx, param, value):
+    """A run folder (`train --out`) locked for as long as the command runs, so that a second
+    command writing the same folder is refused at once instead of mixing two runs."""
+    if value is not None:
+        from chorale.io.files import run_lock
+
+        ctx.with_resource(run_lock(value))
+    return value
