@@ -147,23 +147,85 @@ class Model:
                        details={"seed": seed + chosen, "candidate": chosen, "candidates": candidates, "shift": shift,
                                 "faults": voice_leading_faults(result.grid), "loglik": float(result.logliks[chosen])})
 
+    # ------------------------------------------------------------------ regenerate
+    def regenerate(self, piece, *, bars, voices=None, keep=None, candidates: int = defaults.CANDIDATES,
+                   seed: int | None = None, temperature: float = defaults.TEMPERATURE, voice_leading: bool = True,
+                   title: str | None = None, progress=None) -> Chorale:
+        """Rewrite `voices` (default: all four) in `bars` of `piece` and keep every other note.
+
+        bars: (first, last) 1-based and inclusive, one bar number, or text such as "5-6".
+        keep: voices whose notes stay inside the region too. `candidates` versions are
+        sampled in one batch; the one with the fewest voice-leading errors, then the one
+        that makes the music after it most likely, is kept (`details` says which).
+        """
+        from chorale.music import voice_leading_faults
+        from chorale.sampling.regenerate import regenerate
+
+        original = piece if isinstance(piece, Chorale) else Chorale(piece)
+        first, last = parse_bars(bars, original.bars)
+        written = [v for v in _voices(voices) if v not in _voices(keep or ())]
+        if not written:
+            raise ChoraleError(f"nothing to write: every voice in bars {first}-{last} is kept")
+        region = np.zeros(original.grid.shape, bool)
+        region[(first - 1) * STEPS_PER_BAR: last * STEPS_PER_BAR, [VOICES.index(v) for v in written]] = True
+        candidates, seed = _at_least("candidates", candidates), _seed(seed)
+        tokens = region.size + N_VOICES * int(region[0, 0])  # a rest chord leads when the first note is written
+        result = regenerate(self.sampler, self.vocab, original.grid, region, self.card["voice_ranges"], candidates,
+                            seed, temperature, voice_leading, progress=_reporting(progress, tokens - 1))
+        chosen = result.chosen
+        return Chorale(result.grid, title=title or original.title, tempo=original.tempo,
+                       details={"bars": (first, last), "voices": written, "whole": bool(region.all()),
+                                "seed": seed + chosen, "candidate": chosen, "candidates": candidates,
+                                "faults": voice_leading_faults(result.grid), "loglik": float(result.logliks[chosen])})
+
     # ------------------------------------------------------------------ score
     def score(self, piece) -> dict:
         """How likely the model finds `piece` (a Chorale or (steps, 4) grid), read left to
         right from its first note: {"nll": mean nats per token, "per_voice": {...},
         "tokens": how many were scored}. Computed in NumPy, exactly as the model would."""
-        from chorale.sampling.sample import log_softmax
+        from chorale.sampling.regenerate import log_likelihoods
 
         grid = piece.grid if isinstance(piece, Chorale) else np.asarray(piece)
         tokens = self.vocab.encode(grid).astype(np.int64)
         if len(tokens) < 2:
             raise ChoraleError("a piece needs at least two notes to be scored")
-        stepper = self.sampler.stepper(1)
-        nll = np.array([-log_softmax(stepper(tokens[None, t], t).astype(np.float64))[0, tokens[t + 1]]
-                        for t in range(len(tokens) - 1)])
+        nll = -log_likelihoods(self.sampler, tokens[None])[0]
         voices = np.arange(1, len(tokens)) % N_VOICES
         return {"nll": float(nll.mean()), "tokens": int(len(nll)),
                 "per_voice": {name: float(nll[voices == v].mean()) for v, name in enumerate(VOICES)}}
+
+
+def parse_bars(bars, total: int) -> tuple[int, int]:
+    """(first, last) 1-based bars from (first, last), one bar number or "5-6" / "5", checked
+    against a piece of `total` bars."""
+    if isinstance(bars, str):
+        first, sep, last = bars.strip().partition("-")
+        try:
+            bars = (int(first), int(last if sep else first))
+        except ValueError:
+            raise ChoraleError(f"bars '{bars}': expected FIRST-LAST, such as 5-6, or one bar number") from None
+    elif isinstance(bars, (int, np.integer)) and not isinstance(bars, bool):
+        bars = (int(bars), int(bars))
+    try:
+        first, last = (int(b) for b in bars)
+    except (TypeError, ValueError):
+        raise ChoraleError(f"bars {bars!r}: expected (first, last), such as (5, 6)") from None
+    if first > last:
+        raise ChoraleError(f"bars {first}-{last}: the first bar comes after the last")
+    if first < 1 or last > total:
+        raise ChoraleError(f"bars {first}-{last} are outside the piece (bars 1-{total})")
+    return first, last
+
+
+def _voices(names) -> list[str]:
+    """Voice names, from a list or comma-separated text; None means all four."""
+    if names is None:
+        return list(VOICES)
+    names = [n.strip().lower() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    unknown = [n for n in names if n not in VOICES]
+    if unknown:
+        raise ChoraleError(f"unknown voice '{unknown[0]}' (choose from {', '.join(VOICES)})")
+    return names
 
 
 def _reporting(progress, total: int):

@@ -593,6 +593,54 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
                f"{describe_faults(d['faults'])}, mean log-likelihood {d['loglik']:.3f} nats per sampled note")
 
 
+# ---------------------------------------------------------------------------- regenerate
+@cli.command("regenerate", short_help="Rewrite some bars (and voices) of a chorale.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--bars", required=True, help="The bars to rewrite, 1-based: 5-6, or 5.")
+@click.option("--voices", help="Voices to rewrite, comma-separated (default: all four).")
+@click.option("--keep", help="Voices whose notes stay inside the bars too, e.g. soprano.")
+@click.option("--candidates", type=click.IntRange(1), default=defaults.CANDIDATES, show_default=True,
+              help="Versions to sample; keep the one with the fewest voice-leading errors, then the one "
+              "that best fits the music after it.")
+@click.option("--model", "model_dir", type=click.Path(path_type=str),
+              help="A trained model folder (default: the bundled model).")
+@click.option("--seed", type=int, help="Random seed; the same seed gives the same file (default: random).")
+@click.option("--temperature", type=float, default=defaults.TEMPERATURE, show_default=True,
+              help="Below 1: safer, more repetitive; above 1: more adventurous.")
+@voice_leading_option
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str), required=True,
+              help="Output file: .mid, or .csv for the 16th-note grid.")
+@output_options(files=False)
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def regenerate_cmd(file, bars, voices, keep, candidates, model_dir, seed, temperature, voice_leading, out, wav, png,
+                   musicxml, sheet, tempo, program, title, force):
+    """Rewrite the chosen voices in the chosen bars of FILE; every other note stays as it is.
+
+    FILE is a MIDI, MusicXML or JSB-style CSV chorale. Example:
+    chorale regenerate song.mid --bars 5-6 --voices alto,tenor,bass --seed 1 --out song-v2.mid
+    """
+    from chorale.api import _seed, load_model
+    from chorale.io.render import check_outputs
+    from chorale.music import describe_faults
+    from chorale.piece import load
+
+    _check_out(out)
+    outputs = _outputs(out, dict(wav=wav, png=png, musicxml=musicxml, sheet=sheet))
+    check_outputs(outputs, force)  # refuse before sampling: no time spent, no file written
+    seed = _seed(seed)
+    piece, model = load(file), load_model(model_dir)
+    with _progress(f"Regenerating ({candidates} candidates)") as update:
+        new = model.regenerate(piece, bars=bars, voices=voices, keep=keep, candidates=candidates, seed=seed,
+                               temperature=temperature, voice_leading=voice_leading, progress=update)
+    d = new.details
+    if d["whole"]:
+        click.echo("The bars and voices cover the whole piece: this is writing it anew.")
+    _write(new, outputs, title=title, tempo=tempo, program=program, force=force)
+    click.echo(f"  bars {d['bars'][0]}-{d['bars'][1]} ({', '.join(d['voices'])}), candidate {d['candidate'] + 1} of "
+               f"{candidates} (seed {d['seed']}): {describe_faults(d['faults'])}, mean log-likelihood "
+               f"{d['loglik']:.3f} nats per note from the bars on")
+
+
 # ---------------------------------------------------------------------------- studio
 @cli.command("studio", short_help="A local web page to write, hear, harmonize and regenerate chorales.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
