@@ -239,23 +239,21 @@ class _Studio:
         return piece_json(piece)
 
     def regenerate(self, data: dict) -> dict:
-        from chorale.encoding import VOICES
-
         piece, fermatas = _piece(data)
-        bars = data.get("bars")
-        if (not isinstance(bars, list) or len(bars) != 2 or not all(isinstance(b, int) and not isinstance(b, bool)
-                                                                      for b in bars)):
-            raise ChoraleError(f"bars must be [first, last], two whole bar numbers, got {json.dumps(bars)}")
-        if not 1 <= bars[0] <= bars[1] <= piece.bars:
-            raise ChoraleError(f"bars {bars[0]}-{bars[1]} are not inside the piece's bars 1-{piece.bars}")
-        voices = data.get("voices")
-        if voices is not None:
-            if not isinstance(voices, list) or not voices:
-                raise ChoraleError("pick at least one voice to regenerate")
-            unknown = [v for v in voices if v not in VOICES]
-            if unknown:
-                raise ChoraleError(f"unknown voice '{unknown[0]}' (choose from {', '.join(VOICES)})")
-            voices = None if set(voices) == set(VOICES) else tuple(v for v in VOICES if v in voices)
+        bars = data.get("bars")  # [first, last], a bar number or "5-6": the API checks them
+        if isinstance(bars, list):
+            if len(bars) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in bars):
+                raise ChoraleError(f"bars {json.dumps(bars)}: expected [first, last], such as [5, 6]")
+            bars = tuple(bars)
+        elif isinstance(bars, bool) or isinstance(bars, float):
+            raise ChoraleError(f"bars {json.dumps(bars)}: expected [first, last], such as [5, 6]")
+        elif bars is None:
+            raise ChoraleError("no bars: select the bars to rewrite on the piano roll")
+        voices = data.get("voices")  # a list or "alto,tenor"; None: all four
+        if voices is not None and not voices:
+            raise ChoraleError("no voices: pick at least one voice to rewrite")
+        if isinstance(voices, list) and not all(isinstance(v, str) for v in voices):
+            raise ChoraleError(f"voices are names such as alto or tenor, got {json.dumps(voices)}")
         candidates = _whole(data, "candidates", defaults.CANDIDATES)
         if isinstance(candidates, int) and candidates > MAX_CANDIDATES:
             raise ChoraleError(f"candidates must be at most {MAX_CANDIDATES} in the studio, got {candidates}")
@@ -264,7 +262,7 @@ class _Studio:
         if not hasattr(model, "regenerate"):
             raise ChoraleError("this version of chorale cannot regenerate bars yet (it needs model.regenerate)")
         with self._sampling:
-            new = model.regenerate(piece, bars=tuple(bars), voices=voices, candidates=candidates, seed=seed,
+            new = model.regenerate(piece, bars=bars, voices=voices, candidates=candidates, seed=seed,
                                    temperature=temperature)
         return piece_json(new, fermatas=fermatas if len(new.grid) == len(piece.grid) else None)
 
@@ -538,3 +536,45 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_dir=None, open_browse
         server.run(sockets=[sock])
     finally:
         sock.close()
+
+
+@contextmanager
+def serving(*args: str, timeout: float = 60.0):
+    """Run `chorale studio --port 0 ARGS` in a child process on a free port of 127.0.0.1
+    and yield (its URL, seconds until it answered); stop it on the way out. For tests and
+    benchmarks that want a real server."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "chorale", "studio", "--port", "0", *args],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        line = child.stdout.readline()
+        found = re.search(r"http://\S+/", line)
+        if not found:
+            child.wait(timeout)
+            raise RuntimeError(f"chorale studio did not start: {line}{child.stdout.read()}")
+        url = found.group(0)
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:
+                    response.read()
+                break
+            except OSError:
+                if time.perf_counter() - start > timeout or child.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield url, time.perf_counter() - start
+    finally:
+        child.terminate()
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        child.stdout.close()
