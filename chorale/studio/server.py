@@ -303,6 +303,7 @@ def piece_json(piece, fermatas=None) -> dict:
     """A Chorale as the page holds it: the grid as rows of 4 MIDI pitches (0 = rest), and
     what the page shows beside it. `fermatas` (step indices) stand in for the piece's own."""
     from chorale.encoding import STEPS_PER_BAR
+    from chorale.music import describe_faults, voice_leading_faults
 
     marks = piece.details.get("fermatas", fermatas)
     return {
@@ -314,6 +315,7 @@ def piece_json(piece, fermatas=None) -> dict:
         "steps_per_bar": STEPS_PER_BAR,
         "grid": piece.grid.tolist(),
         "fermatas": [int(f) for f in marks] if marks is not None else [],
+        "voice_leading": describe_faults(piece.details.get("faults") or voice_leading_faults(piece.grid)),
         "details": _plain({k: v for k, v in piece.details.items() if k != "fermatas"}),
     }
 

@@ -112,6 +112,9 @@ function show() {
   const piece = version.piece;
   $("#piece-title").textContent = piece.title;
   $("#piece-meta").innerHTML = describe(piece);
+  $("#version-note").textContent = versionNote(version, state.index + 1);
+  $(".fermata-key").hidden = !(piece.fermatas || []).length;
+  showVersions();
   $("#version-label").textContent = `version ${state.index + 1} of ${state.versions.length}`;
   $("#version-label").title = version.label;
   $("#clock-total").textContent = clock(duration(piece));
@@ -127,11 +130,24 @@ function describe(piece) {
   const parts = [`<b>${escape(piece.key)}</b>`, `♩ = ${Math.round(piece.tempo)}`,
     `${piece.bars} bar${piece.bars === 1 ? "" : "s"}`];
   if (d.seed !== undefined) parts.push(`seed ${d.seed}`);
-  if (d.candidates !== undefined && d.candidate !== undefined) parts.push(`candidate ${d.candidate + 1} of ${d.candidates}`);
   if (d.loglik !== undefined) parts.push(`log-likelihood ${Number(d.loglik).toFixed(2)}`);
-  const version = current();
-  if (version) parts.push(`<i>${escape(version.label)}</i>`);
   return parts.join(" · ");
+}
+
+function versionNote(version, number) {
+  const d = version.piece.details || {};
+  const candidate = d.candidates !== undefined && d.candidate !== undefined
+    ? ` · candidate ${d.candidate + 1} of ${d.candidates}` : "";
+  const faults = version.piece.voice_leading ? ` · ${version.piece.voice_leading}` : "";
+  return `Version ${number}: ${version.label}${candidate}${faults}`;
+}
+
+function showVersions() {
+  const list = $("#version-list");
+  list.innerHTML = state.versions.map((v, i) => `<li><button type="button" data-index="${i}"`
+    + `${i === state.index ? ' class="current" aria-current="true"' : ""}>`
+    + `<span class="n">${i + 1}</span>${escape(v.label)}</button></li>`).join("");
+  $("#versions").hidden = !state.versions.length;
 }
 
 function updateButtons() {
@@ -475,9 +491,9 @@ function buildControls() {
       + `<span class="swatch" style="background:${COLOURS[voice]}"></span>${voice}</label>`);
     legend.insertAdjacentHTML("beforeend", `<span><span class="swatch" style="background:${COLOURS[voice]}"></span>${voice}</span>`);
   });
-  legend.insertAdjacentHTML("beforeend", `<span class="fermata-key"><svg width="16" height="10" viewBox="0 0 16 10">`
+  legend.insertAdjacentHTML("beforeend", `<span class="fermata-key" hidden><svg width="16" height="10" viewBox="0 0 16 10">`
     + `<path d="M 2 9 A 6 6 0 0 1 14 9" fill="none" stroke="#2a2723" stroke-width="1.4"/><circle cx="8" cy="7.4" r="1.5" fill="#2a2723"/></svg>fermata</span>`
-    + `<span>drag the bar numbers to select</span>`);
+    + `<span class="legend-hint">drag across the bar numbers to select bars</span>`);
   picks.addEventListener("change", updateButtons);
 
   const temperature = $("#temperature");
@@ -491,6 +507,10 @@ function buildControls() {
   $("#regenerate-btn").addEventListener("click", regenerate);
   $("#undo-btn").addEventListener("click", () => go(-1));
   $("#redo-btn").addEventListener("click", () => go(1));
+  $("#version-list").addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-index]");
+    if (button) go(Number(button.dataset.index) - state.index);
+  });
   $("#clear-selection").addEventListener("click", () => { state.selection = null; drawRoll(); updateButtons(); });
   $("#play-btn").addEventListener("click", () => (frame || !audio().paused ? stop() : play()));
   audio().addEventListener("ended", stop);
