@@ -193,9 +193,9 @@ def test_uploads_over_the_limit_are_refused(client):
     big = b"MThd" + b"\0" * (MAX_UPLOAD + 10)
     text = error(client.post("/api/harmonize", files={"file": ("big.mid", big)}), 413)
     assert text == "the file is too large: the studio takes music files up to 2 MB"
-    # without a Content-Length the stream is counted as it comes
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.mid\"\r\n\r\n"
-            + big + b"\r\n--b--\r\n")
+    # without a Content-Length the stream is counted as it comes, and cut off past the limit
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"other\"; filename=\"big.mid\"\r\n\r\n"
+            + big + b"\0" * server.MAX_BODY + b"\r\n--b--\r\n")
     response = client.post("/api/harmonize", content=iter([body[i:i + 65536] for i in range(0, len(body), 65536)]),
                            headers={"Content-Type": "multipart/form-data; boundary=b"})
     assert error(response, 413).startswith("the file is too large")

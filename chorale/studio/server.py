@@ -367,8 +367,8 @@ async def _read(request: Request) -> dict:
     if request.method != "POST":
         return data
     if request.headers.get("content-type", "").startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        request._receive = _limited(request.receive)  # starlette reads the body through this
-        form = await request.form(max_files=2, max_fields=40)
+        limited = Request(request.scope, _limited(request.receive))  # the body, counted as it comes
+        form = await limited.form(max_files=2, max_fields=40)
         data.update({k: v for k, v in form.multi_items()})
         return data
     body = b""
