@@ -236,7 +236,7 @@ function drawRoll() {
     const run = runs(grid, 0).find(([a, b]) => step >= a && step < b);
     const cx = run ? x((run[0] + run[1]) / 2) : x(step + 0.5);
     const cy = ROLL.ruler + ROLL.fermata - 3;
-    parts.push(`<g class="fermata-mark" data-step="${step}"><path class="fermata" d="M ${cx - 6} ${cy} A 6 6 0 0 1 ${cx + 6} ${cy}"/>`
+    parts.push(`<g class="fermata-mark" data-step="${step}"><path class="fermata" d="M ${cx - 6.5} ${cy} A 6.5 5.5 0 0 1 ${cx + 6.5} ${cy}"/>`
       + `<circle class="fermata-dot" cx="${cx}" cy="${cy - 1.6}" r="1.5"/><title>fermata, bar ${Math.floor(step / perBar) + 1}</title></g>`);
   }
   parts.push(`<line class="cursor" id="cursor" x1="0" x2="0" y1="0" y2="${height - ROLL.bottom}" visibility="hidden"/>`);
@@ -297,6 +297,9 @@ function setupSelection() {
 const audio = () => $("#audio");
 let frame = null;
 
+const AUDIO_KEPT = 6; // versions whose WAV stays in memory (a 16-bar WAV from FluidSynth is about 10 MB)
+const audioKept = [];
+
 function loadAudio(version) {
   if (!version.audio) {
     version.audio = request("/api/audio", { json: { piece: pieceBody(version.piece) } }).then(async (response) => ({
@@ -304,6 +307,13 @@ function loadAudio(version) {
       synth: response.headers.get("X-Synthesizer") || "",
     }));
     version.audio.catch(() => { version.audio = null; });
+    audioKept.push(version);
+    while (audioKept.length > AUDIO_KEPT) { // fetched again if that version is shown again
+      const old = audioKept.shift();
+      const promise = old.audio;
+      old.audio = null;
+      if (promise) promise.then(({ url }) => URL.revokeObjectURL(url)).catch(() => {});
+    }
   }
   version.audio.then(({ url, synth }) => {
     if (current() !== version) return;
