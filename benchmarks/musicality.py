@@ -30,13 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+import chorale
 from chorale import music
 from chorale.data.loader import load
-from chorale.encoding import STEPS_PER_BAR
 from chorale.io.files import atomic_write, bundled
-from chorale.sampling.harmonize import harmonize
-from chorale.model.run import load_sampler
-from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, primer_grid
+from chorale.sampling.sample import PRIMER_STEPS
 
 RESULTS = Path(__file__).parent / "results" / "musicality.json"
 BARS = 16
@@ -45,20 +43,25 @@ UNGUARDED = "unguarded default"  # the default model sampled with --no-voice-lea
 
 
 def samples(model_dir, count: int, temperature: float, voice_leading: bool = True):
-    """`count` chorales as `chorale generate --seed i` writes them, primer cut off."""
-    sampler, card, vocab = load_sampler(model_dir)
-    seeds = list(range(count))
-    primers = [primer_grid(None, s) for s in seeds]
-    controls = Controls(temperature=temperature, voice_ranges=card["voice_ranges"], voice_leading=voice_leading)
-    grids, _ = generate(sampler, vocab, primers, BARS * STEPS_PER_BAR, seeds, controls)
-    return [g[PRIMER_STEPS:] for g in grids]
+    """`count` chorales as `chorale generate --seed i` writes them (seeds 0..count-1), primer cut off."""
+    model = chorale.load_model(model_dir)
+    pieces = model.generate(0, count=count, bars=BARS, temperature=temperature, voice_leading=voice_leading)
+    return [p.grid[PRIMER_STEPS:] for p in pieces]
 
 
 def harmonizations(model_dir, chorales, candidates: int, temperature: float, voice_leading: bool = True):
-    sampler, card, vocab = load_sampler(model_dir)
-    return [harmonize(sampler, vocab, c.notes[:, 0], "soprano", card["voice_ranges"], candidates, seed=i,
-                      temperature=temperature, voice_leading=voice_leading).grid
-            for i, c in enumerate(chorales)]
+    """The sopranos of `chorales` as `chorale harmonize --seed i` harmonizes them, put back in
+    place (harmonize leaves out a melody's leading and trailing rests)."""
+    model = chorale.load_model(model_dir)
+    grids = []
+    for i, c in enumerate(chorales):
+        satb = model.harmonize(c.notes[:, 0], candidates=candidates, seed=i, temperature=temperature,
+                               voice_leading=voice_leading).grid
+        grid = np.zeros_like(c.notes)
+        first = int(np.flatnonzero(c.notes[:, 0])[0])
+        grid[first:first + len(satb)] = satb
+        grids.append(grid)
+    return grids
 
 
 def bach_score(chorales, reference):

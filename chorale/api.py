@@ -253,20 +253,21 @@ def _line_of(melody, voice: str) -> np.ndarray:
 def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = None,
           batch_size: int | None = None, learning_rate: float | None = None, augment: bool | None = None,
           seed: int | None = None, options: dict | None = None, resume: bool = False, force: bool = False,
-          distribute: str | None = None, verbose=None) -> Model:
+          distribute: str | None = None, verbose=None) -> Model | None:
     """Train a chorale model into the run folder `out` (default: a new folder under
     outputs/models/) and return it, ready to generate. `model.card` holds the recipe and
-    the metrics. None means the architecture's default (see `chorale train --help`)."""
+    the metrics. None means the architecture's default (see `chorale train --help`).
+    On several machines (TF_CONFIG), workers other than the chief return None."""
     from chorale.model.train import train as run_training
 
     if resume and out is None:
         raise ChoraleError("resume needs the run folder to continue (out=...)")
     out = Path(out) if out is not None else Path(defaults.RUNS) / f"{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
     seed = None if seed is None else _seed(seed)
-    run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                 augment=augment, seed=seed, options=options, resume=resume, force=force, distribute=distribute,
-                 verbose=verbose)
-    return Model(out)
+    card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
+                        learning_rate=learning_rate, augment=augment, seed=seed, options=options, resume=resume,
+                        force=force, distribute=distribute, verbose=verbose)
+    return None if card is None else Model(out)
 
 
 def evaluate(model=None, *, data=None, split: str = defaults.SPLIT) -> dict:

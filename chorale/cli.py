@@ -176,6 +176,9 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed,
     model = train(out, data=data_path, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                   augment=augment, seed=seed, options=_parse_options(options) or None, resume=resume, force=force,
                   distribute=distribute)
+    if model is None:
+        click.echo("This worker is done; the chief worker writes the run folder.")
+        return
     card, m = model.card, model.card["metrics"]
     click.echo(f"Saved {model.path}/model.keras ({card['architecture']}, {card['parameters']:,} parameters, "
                f"seed {card['hyperparameters']['seed']}): best epoch {m['best_epoch']}, val loss "

@@ -66,3 +66,26 @@ def test_the_default_primer_is_shortened_for_a_short_piece(tmp_path):
     too_long = CliRunner().invoke(cli, ["generate", "--length", "16", "--primer", "test:1",
                                         "--out", str(tmp_path / "t.csv")])
     assert too_long.exit_code == 1 and "more than the 16 requested" in too_long.output
+
+
+def test_only_the_chief_writes_the_run_on_several_machines(monkeypatch):
+    import json
+
+    import pytest
+
+    from chorale import ChoraleError
+    from chorale.model.train import is_chief
+
+    def config(task, cluster=("worker",)):
+        spec = {kind: ["127.0.0.1:1", "127.0.0.1:2"] for kind in cluster}
+        monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": spec, "task": task}))
+        return is_chief()
+
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert is_chief()
+    assert config({"type": "worker", "index": 0}) and not config({"type": "worker", "index": 1})
+    assert config({"type": "chief", "index": 0}, ("chief", "worker"))
+    assert not config({"type": "worker", "index": 0}, ("chief", "worker"))
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ChoraleError, match="TF_CONFIG"):
+        is_chief()

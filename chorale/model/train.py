@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -167,13 +168,45 @@ def _fresh_out(out: Path) -> None:
         raise ChoraleError(f"{out}: cannot create the folder ({e.strerror})") from None
 
 
+def is_chief() -> bool:
+    """Whether this process writes the run: always, unless TF_CONFIG makes it one of several
+    workers other than the chief (the "chief" task, else worker 0: TensorFlow's convention)."""
+    try:
+        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+        task, cluster = config.get("task") or {}, config.get("cluster") or {}
+    except (ValueError, AttributeError):
+        raise ChoraleError("TF_CONFIG is not the JSON TensorFlow expects ({\"cluster\": ..., \"task\": ...})") from None
+    if not task:
+        return True
+    return task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0
+                                            and "chief" not in cluster)
+
+
 def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None, learning_rate=None,
           augment=None, seed=None, options: dict | None = None, resume=False, force=False,
-          distribute=None, verbose=None, patience=PATIENCE, plan=None, window=None) -> dict:
+          distribute=None, verbose=None, patience=PATIENCE, plan=None, window=None) -> dict | None:
     """Train (or resume) a run in folder `out`; return its card (its seed: card["hyperparameters"]
     ["seed"]). None means the arch's default (or, with resume, the stored value; a different
     explicit value is an error). `plan`: train with plan inputs (chorale.model.plan), each
-    part hidden in some windows. `window`: chords per training window."""
+    part hidden in some windows. `window`: chords per training window.
+
+    On several machines (`distribute="mirrored"` with TF_CONFIG) every worker runs this; only
+    the chief writes `out`. The others train in a scratch folder they delete, and return None.
+    """
+    settings = dict(data=data, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                    augment=augment, seed=seed, options=options, force=force, distribute=distribute,
+                    verbose=verbose, patience=patience, plan=plan, window=window)
+    if distribute == "mirrored" and not is_chief():
+        if resume:
+            raise ChoraleError("--resume continues a run on one machine; start a run on several machines afresh")
+        with tempfile.TemporaryDirectory(prefix="chorale-worker-") as scratch:
+            _train(Path(scratch) / "run", resume=False, **settings)
+        return None
+    return _train(out, resume=resume, **settings)
+
+
+def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, options, resume, force, distribute,
+           verbose, patience, plan, window) -> dict:
     from chorale.backend import tensorflow as tf
 
     from chorale.model.networks import BACKBONES, DEFAULTS, build_chorale_model
