@@ -348,6 +348,19 @@ def test_unknown_paths_and_methods_are_json_under_api(client):
     assert client.get("/static/../server.py").status_code == 404
 
 
+def test_other_web_pages_cannot_use_the_studio(client):
+    got = client.post("/api/generate", data={"seed": "1", "bars": "1"}, headers={"Origin": "https://example.com"})
+    assert error(got, 403) == "the studio answers its own page only"
+    same = client.post("/api/generate", data={"seed": "1", "bars": "1"}, headers={"Origin": "http://testserver"})
+    assert same.status_code == 200
+
+
+def test_only_local_host_names_when_serving_on_the_loopback():
+    with TestClient(create_app(allowed_hosts=["127.0.0.1", "localhost"]), base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/").status_code == 200
+        assert c.get("/", headers={"Host": "rebound.example.com"}).status_code == 400
+
+
 # ---------------------------------------------------------------------------- the command
 def test_help_does_not_import_the_web_framework():
     code = (

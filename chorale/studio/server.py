@@ -34,6 +34,7 @@ import tempfile
 import threading
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -67,11 +68,13 @@ class TooLarge(Exception):
 
 
 # ---------------------------------------------------------------------------- the app
-def create_app(model_dir=None, *, model=None, warm: bool = False) -> Starlette:
+def create_app(model_dir=None, *, model=None, warm: bool = False, allowed_hosts=None) -> Starlette:
     """The studio's Starlette app over `model` (a chorale.Model), else the model in
     `model_dir`, else the bundled model (loaded on the first request that needs it).
     warm: at startup, load the model and the music libraries in the background, so that
-    the first Generate is as fast as the next ones."""
+    the first Generate is as fast as the next ones. allowed_hosts: the Host names it
+    answers (None: any); `serve` gives 127.0.0.1 and localhost on the loopback, so that
+    a web page elsewhere cannot reach the studio through a DNS name of its own."""
     studio = _Studio(model_dir, model)
 
     @asynccontextmanager
@@ -91,7 +94,13 @@ def create_app(model_dir=None, *, model=None, warm: bool = False) -> Starlette:
         Route("/api/export/{format}", studio.endpoint(studio.export), methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
+    middleware = []
+    if allowed_hosts is not None:
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware,
                     exception_handlers={HTTPException: _http_error, Exception: _unexpected})
     app.state.studio = studio
     return app
@@ -143,6 +152,9 @@ class _Studio:
 
         async def handle(request: Request) -> Response:
             data = {}
+            origin = request.headers.get("origin")
+            if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
+                return JSONResponse({"error": "the studio answers its own page only"}, status_code=403)
             try:
                 data = await _read(request)
                 result = await run_in_threadpool(work, data)
@@ -526,7 +538,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_dir=None, open_browse
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
-    config = uvicorn.Config(create_app(model=model, warm=True), log_level="warning", access_log=False,
+    loopback = host in ("127.0.0.1", "localhost")
+    app = create_app(model=model, warm=True, allowed_hosts=["127.0.0.1", "localhost"] if loopback else None)
+    config = uvicorn.Config(app, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     echo(f"chorale studio: {url}  (Ctrl-C to stop)")
