@@ -116,6 +116,8 @@ def test_generate_play_regenerate_bars_5_6_and_download(page, tmp_path):
     assert page.evaluate("window.studio.selection") == [5, 6]
     assert page.text_content("#selection-label") == "5–6"
     page.uncheck("#voice-soprano")
+    assert page.locator("#roll rect.note-soprano.kept").count() > 0  # the soprano is kept: faded in bars 5-6
+    assert page.locator("#roll rect.note-alto.kept").count() == 0
     page.click("#regenerate-btn")
     page.wait_for_function("window.studio.versions.length === 2", timeout=30_000)
     before, after = (np.array(g) for g in page.evaluate("window.studio.versions.map(v => v.piece.grid)"))

@@ -221,13 +221,17 @@ function drawRoll() {
       parts.push(`<text class="bar-number${selected ? " selected" : ""}" x="${x(s0) + 5}" y="${ROLL.ruler - 7}">${b}</text>`);
     }
   }
+  const picked = pickedVoices();
+  const [selFirst, selLast] = state.selection ? [(state.selection[0] - 1) * perBar, state.selection[1] * perBar] : [0, 0];
   VOICES.forEach((voice, v) => {
     for (const [start, stop, pitch] of runs(grid, v)) {
       if (!pitch) continue;
+      // inside the selection, the voices that Regenerate keeps are faded
+      const kept = state.selection && !picked.includes(voice) && start < selLast && stop > selFirst;
       let changed = false;
       if (version.changed) for (let s = start; s < stop && !changed; s++) changed = version.changed.has(`${s},${v}`);
       const bar = Math.floor(start / perBar) + 1, beat = Math.floor((start % perBar) / (perBar / 4)) + 1;
-      parts.push(`<rect class="note note-${voice}${changed ? " changed" : ""}" x="${x(start) + 0.5}" y="${y(pitch) + 0.5}" `
+      parts.push(`<rect class="note note-${voice}${changed ? " changed" : ""}${kept ? " kept" : ""}" x="${x(start) + 0.5}" y="${y(pitch) + 0.5}" `
         + `width="${Math.max(1, (stop - start) * stepWidth - 1)}" height="${rowHeight - 1}" rx="2" fill="${COLOURS[voice]}">`
         + `<title>${voice} ${noteName(pitch)}, bar ${bar} beat ${beat}</title></rect>`);
     }
@@ -504,7 +508,7 @@ function buildControls() {
   legend.insertAdjacentHTML("beforeend", `<span class="fermata-key" hidden><svg width="16" height="10" viewBox="0 0 16 10">`
     + `<path d="M 2 9 A 6 6 0 0 1 14 9" fill="none" stroke="#2a2723" stroke-width="1.4"/><circle cx="8" cy="7.4" r="1.5" fill="#2a2723"/></svg>fermata</span>`
     + `<span class="legend-hint">drag across the bar numbers to select bars</span>`);
-  picks.addEventListener("change", updateButtons);
+  picks.addEventListener("change", () => { drawRoll(); updateButtons(); });
 
   const temperature = $("#temperature");
   temperature.addEventListener("input", () => { $("#temperature-out").textContent = Number(temperature.value).toFixed(2); });
