@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError, defaults
-from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES
+from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES, check_grid
 from chorale.piece import Chorale, load
 
 __all__ = ["Model", "load_model", "load", "train", "evaluate"]
@@ -72,9 +72,10 @@ class Model:
     def generate(self, seed: int | None = None, *, count: int | None = None, bars: int = defaults.BARS,
                  steps: int | None = None, primer=None, temperature: float = defaults.TEMPERATURE,
                  top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
-                 range_guard: bool = True, voice_leading: bool = True, data=None, title: str | None = None,
+                 range_guard: bool = True, voice_leading: bool = True, key: str | None = None,
+                 fermatas=None, plan: bool = True, data=None, title: str | None = None,
                  progress=None) -> Chorale | list[Chorale]:
-        """Write new chorales, one note at a time.
+        """Write new chorales, one note at a time, following a plan of their form.
 
         seed: the same seed gives the same music (default: random). count: how many, in
         one batched pass, with seeds seed, seed+1, ... (a list; None gives one Chorale).
@@ -83,9 +84,17 @@ class Model:
         a file path, a Chorale or a (steps, 4) array. temperature, top_k, top_p, greedy:
         how each note is drawn. range_guard keeps each voice in its training range;
         voice_leading redraws notes that would complete parallel fifths or octaves (or
-        hidden ones between soprano and bass). progress: called as progress(tokens
-        done since the last call, total tokens) while sampling.
+        hidden ones between soprano and bass).
+
+        The plan (models trained with one): key, e.g. "D minor" (default: the primer's; with
+        no primer, one of Bach's keys drawn by the seed); fermatas, bar numbers where a
+        phrase ends (default: every second bar); the last chord always ends the piece,
+        held. plan=False writes without one. progress: called as progress(tokens done since
+        the last call, total tokens) while sampling.
         """
+        from chorale.form import fermata_steps, resolve_key
+        from chorale.keys import key_name
+        from chorale.model.plan import Plan
         from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, primer_grid
 
         seed = _seed(seed)
@@ -97,25 +106,38 @@ class Model:
         seeds = [seed + i for i in range(n)]
         if primer is None:  # ours to shorten: a piece no longer than it is gets half of it
             cut = PRIMER_STEPS if PRIMER_STEPS < length else max(1, length // 2)
-            primers = [primer_grid(None, s, data)[:cut] for s in seeds]
+            openings = [(grid[:cut], written) for grid, written in (primer_grid(None, s, data) for s in seeds)]
         elif isinstance(primer, (Chorale, np.ndarray, list)):
-            primers = [np.asarray(primer.grid if isinstance(primer, Chorale) else primer)] * n
+            grid = primer.grid if isinstance(primer, Chorale) else check_grid(primer)
+            openings = [(grid, primer.key if isinstance(primer, Chorale) and primer.known_key else None)] * n
         else:
-            primers = [primer_grid(str(primer), s, data) for s in seeds]
+            openings = [primer_grid(str(primer), s, data) for s in seeds]
+        planned = plan and bool(self.sampler.plan_columns)
+        if not planned and (key is not None or fermatas is not None):
+            raise ChoraleError("a key or fermatas need a model trained with a plan (this one has none)"
+                               if plan else "a key or fermatas need the plan (plan=True)")
+        keys = [resolve_key(key, grid, s, written) for (grid, written), s in zip(openings, seeds)]
+        stops = fermata_steps(fermatas, length)
+        plans = [Plan(k, stops, length) for k in keys] if planned else None
         start = time.perf_counter()
-        grids, logliks = generate(self.sampler, self.vocab, primers, length, seeds, controls,
-                                  progress=_reporting(progress, length * N_VOICES - 1))
+        grids, logliks = generate(self.sampler, self.vocab, [grid for grid, _ in openings], length, seeds,
+                                  controls, plans, progress=_reporting(progress, length * N_VOICES - 1))
         seconds = (time.perf_counter() - start) / n
-        pieces = [Chorale(g, title=title or f"Chorale (seed {s})",
-                          details={"seed": s, "loglik": float(ll), "seconds": seconds})
-                  for g, s, ll in zip(grids, seeds, logliks)]
+        pieces = []
+        for g, s, ll, k in zip(grids, seeds, logliks, keys):
+            name = key_name(*k) if planned else None
+            details = {"seed": s, "loglik": float(ll), "seconds": seconds}
+            if planned:
+                details.update(key=name, fermatas=list(stops))
+            pieces.append(Chorale(g, title=title or (f"Chorale in {name} (seed {s})" if planned else f"Chorale (seed {s})"),
+                                  key=name, fermatas=stops if planned else (), details=details))
         return pieces[0] if count is None else pieces
 
     # ------------------------------------------------------------------ harmonize
     def harmonize(self, melody, *, voice: str = defaults.VOICE, part: str | int | None = None,
                   candidates: int = defaults.CANDIDATES, seed: int | None = None,
-                  temperature: float = defaults.TEMPERATURE, voice_leading: bool = True,
-                  title: str | None = None, progress=None) -> Chorale:
+                  temperature: float = defaults.TEMPERATURE, voice_leading: bool = True, key: str | None = None,
+                  fermatas=None, plan: bool = True, title: str | None = None, progress=None) -> Chorale:
         """Write the three other voices around `melody`, sung by `voice`.
 
         melody: a file (MIDI, MusicXML, CSV; `part` picks its part or track), a Chorale
@@ -124,8 +146,15 @@ class Model:
         `candidates` harmonizations are sampled in one batch (seeds seed, seed+1, ...); the
         one with the fewest voice-leading errors, then the highest likelihood, is kept.
         `details` says which, and how far the melody was moved ("shift", semitones).
-        progress: as for `generate`.
+
+        The plan (models trained with one): key (default: the melody's), fermatas as bar
+        numbers of the melody (default: those a MusicXML melody marks, or a Chorale holds;
+        else unknown), and the melody's end. plan=False: none. progress: as for `generate`.
         """
+        from chorale.form import fermata_steps, resolve_key
+        from chorale.keys import key_name
+        from chorale.model.plan import Plan
+        from chorale.music import voice_leading_faults
         from chorale.sampling.harmonize import fit_range, harmonize, read_line
 
         if voice not in VOICES:
@@ -133,18 +162,29 @@ class Model:
         candidates = _at_least("candidates", candidates)
         seed = _seed(seed)
         if isinstance(melody, (str, Path)):
-            name, line = Path(melody).stem, read_line(melody, part)
+            name, (line, marked) = Path(melody).stem, read_line(melody, part)
         else:
-            name, line = getattr(melody, "title", "Melody"), _line_of(melody, voice)
+            name, (line, marked) = getattr(melody, "title", "Melody"), _line_of(melody, voice)
         low, high = self.card["voice_ranges"][VOICES.index(voice)]
         line, shift = fit_range(line, low, high, voice)
+        planned = plan and bool(self.sampler.plan_columns)
+        if not planned and (key is not None or fermatas is not None):
+            raise ChoraleError("a key or fermatas need a model trained with a plan (this one has none)"
+                               if plan else "a key or fermatas need the plan (plan=True)")
+        alone = np.zeros((len(line), N_VOICES), np.int32)
+        alone[:, VOICES.index(voice)] = line
+        the_key = resolve_key(key, alone, seed)
+        stops = (fermata_steps(fermatas, len(line)) if fermatas is not None
+                 else tuple(sorted(set(marked) | {len(line) - 1})) if marked else None)
         result = harmonize(self.sampler, self.vocab, line, voice, self.card["voice_ranges"], candidates, seed,
-                           temperature, voice_leading, progress=_reporting(progress, len(line) * N_VOICES - 1))
-        from chorale.music import voice_leading_faults
-
+                           temperature, voice_leading, Plan(the_key, stops, len(line)) if planned else None,
+                           progress=_reporting(progress, len(line) * N_VOICES - 1))
         chosen = result.chosen
-        return Chorale(result.grid, title=title or f"{name} (harmonized)",
+        name_of_key = key_name(*the_key) if planned else None
+        return Chorale(result.grid, title=title or f"{name} (harmonized)", key=name_of_key,
+                       fermatas=stops if planned and stops else (),
                        details={"seed": seed + chosen, "candidate": chosen, "candidates": candidates, "shift": shift,
+                                "key": name_of_key, "fermatas": list(stops) if planned and stops else None,
                                 "faults": voice_leading_faults(result.grid), "loglik": float(result.logliks[chosen])})
 
     # ------------------------------------------------------------------ regenerate
@@ -171,12 +211,24 @@ class Model:
         candidates, seed = _at_least("candidates", candidates), _seed(seed)
         tokens = region.size + N_VOICES * int(region[0, 0])  # a rest chord leads when the first note is written
         result = regenerate(self.sampler, self.vocab, original.grid, region, self.card["voice_ranges"], candidates,
-                            seed, temperature, voice_leading, progress=_reporting(progress, tokens - 1))
+                            seed, temperature, voice_leading, self._plan_of(original),
+                            progress=_reporting(progress, tokens - 1))
         chosen = result.chosen
         return Chorale(result.grid, title=title or original.title, tempo=original.tempo,
                        details={"bars": (first, last), "voices": written, "whole": bool(region.all()),
                                 "seed": seed + chosen, "candidate": chosen, "candidates": candidates,
                                 "faults": voice_leading_faults(result.grid), "loglik": float(result.logliks[chosen])})
+
+    def _plan_of(self, piece: Chorale):
+        """What a finished piece tells the model about itself: its key (given, else the best
+        fit to its notes), its fermatas where it has them, its length. None without a plan."""
+        from chorale.form import resolve_key
+        from chorale.model.plan import Plan
+
+        if not self.sampler.plan_columns:
+            return None
+        key = resolve_key(piece.key if piece.known_key else None, piece.grid, 0)
+        return Plan(key, piece.fermatas or None, piece.steps)
 
     # ------------------------------------------------------------------ score
     def score(self, piece) -> dict:
@@ -233,8 +285,9 @@ def _reporting(progress, total: int):
     return None if progress is None else lambda done: progress(done, total)
 
 
-def _line_of(melody, voice: str) -> np.ndarray:
-    """The melodic line of a Chorale or array: the `voice` column, or the only sung one."""
+def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(the melodic line of a Chorale or array: the `voice` column, or the only sung one,
+    without leading or trailing rests; a Chorale's fermatas on that line)."""
     grid = melody.grid if isinstance(melody, Chorale) else np.asarray(melody)
     if grid.ndim == 1:
         line = grid
@@ -246,7 +299,9 @@ def _line_of(melody, voice: str) -> np.ndarray:
     notes = np.flatnonzero(line != REST)
     if not notes.size:
         raise ChoraleError(f"the melody has no notes in the {voice}")
-    return line[notes[0]: notes[-1] + 1].astype(np.int32)
+    first, last = notes[0], notes[-1]
+    marked = tuple(int(f - first) for f in getattr(melody, "fermatas", ()) if first <= f <= last)
+    return line[first: last + 1].astype(np.int32), marked
 
 
 # ---------------------------------------------------------------------------- train / evaluate

@@ -339,7 +339,7 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
     from chorale.io.render import render_all
 
     for line in render_all(piece.grid, **outputs, title=title or piece.title, tempo=tempo, program=program,
-                           force=force):
+                           key=piece.key if piece.known_key else None, fermatas=piece.fermatas, force=force):
         click.echo(line)
 
 
@@ -361,6 +361,10 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 @click.option("--range-guard/--no-range-guard", default=True, show_default=True,
               help="Keep each voice inside the range it sings in the training data.")
 @voice_leading_option
+@click.option("--key", help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
+              "with --primer none, one of Bach's keys drawn by the seed).")
+@click.option("--fermatas", metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
+              "(default: every second bar). The last chord always ends the piece, held.")
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.GENERATE_OUT,
               show_default=True, callback=_default_folder,
@@ -368,7 +372,7 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 @output_options(files=False)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, top_p, greedy, range_guard,
-             voice_leading, data_path, out, wav, png, musicxml, sheet, tempo, program, title, force):
+             voice_leading, key, fermatas, data_path, out, wav, png, musicxml, sheet, tempo, program, title, force):
     """Write a new chorale, one note at a time, as a MIDI file.
 
     Example: chorale generate --seed 3 --out song.mid --wav song.wav --png song.png
@@ -385,11 +389,13 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
     with _progress("Sampling") as update:
         pieces = model.generate(seed, count=count, bars=bars, steps=length, primer=primer, temperature=temperature,
                                 top_k=top_k, top_p=top_p, greedy=greedy, range_guard=range_guard,
-                                voice_leading=voice_leading, data=data_path, progress=update)
+                                voice_leading=voice_leading, key=key, fermatas=fermatas, data=data_path,
+                                progress=update)
     for piece, o in zip(pieces, outputs):
         _write(piece, o, title=title, tempo=tempo, program=program, force=force)
         d = piece.details
-        click.echo(f"  {piece.steps} chords in {d['seconds']:.2f} s, seed {d['seed']}, "
+        planned = f"in {d['key']}, " if d.get("key") else ""
+        click.echo(f"  {piece.steps} chords {planned}in {d['seconds']:.2f} s, seed {d['seed']}, "
                    f"mean log-likelihood {d['loglik']:.3f} nats per sampled note")
 
 
@@ -557,13 +563,16 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 @click.option("--temperature", type=float, default=defaults.TEMPERATURE, show_default=True,
               help="Below 1: safer, more repetitive; above 1: more adventurous.")
 @voice_leading_option
+@click.option("--key", help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
+@click.option("--fermatas", metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
+              "e.g. 2,4,6 (default: the fermatas a MusicXML melody marks).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.HARMONIZE_OUT,
               show_default=True, callback=_default_folder,
               help="Output file: .mid, or .csv for the 16th-note grid.")
 @output_options(files=False)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
-def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, voice_leading, out, wav, png,
-                  musicxml, sheet, tempo, program, title, force):
+def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, voice_leading, key, fermatas, out,
+                  wav, png, musicxml, sheet, tempo, program, title, force):
     """Write alto, tenor and bass under a melody (or the other voices around --voice).
 
     MELODY is a MIDI, MusicXML or JSB-style CSV file with one melodic line (or pick one
@@ -585,7 +594,8 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
     model = load_model(model_dir)
     with _progress(f"Harmonizing ({candidates} candidates)") as update:
         piece = model.harmonize(melody, voice=voice, part=part, candidates=candidates, seed=seed,
-                                temperature=temperature, voice_leading=voice_leading, progress=update)
+                                temperature=temperature, voice_leading=voice_leading, key=key, fermatas=fermatas,
+                                progress=update)
     d = piece.details
     if d["shift"]:
         low, high = model.voice_ranges[VOICES.index(voice)]

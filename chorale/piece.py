@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chorale import defaults
+from chorale import ChoraleError, defaults
 from chorale.encoding import N_VOICES, STEPS_PER_BAR, VOICES, check_grid
 
 
@@ -33,10 +33,16 @@ class Chorale:
     """
 
     def __init__(self, grid, *, title: str = "Chorale", tempo: float = defaults.TEMPO, key: str | None = None,
-                 details: dict | None = None):
+                 fermatas=(), details: dict | None = None):
+        from chorale.keys import key_name, parse_key
+
         grid = check_grid(grid)
         grid.setflags(write=False)  # a value: edit a copy (piece.grid.copy()) and make a new Chorale
-        self.grid, self.title, self.tempo, self._key = grid, str(title), float(tempo), key
+        self.grid, self.title, self.tempo = grid, str(title), float(tempo)
+        self._key = None if key is None else key_name(*parse_key(key))
+        self.fermatas = tuple(sorted(int(f) for f in fermatas))  # steps where a fermata chord starts
+        if any(not 0 <= f < len(grid) for f in self.fermatas):
+            raise ChoraleError(f"fermatas {self.fermatas} must be steps of the piece (0..{len(grid) - 1})")
         self.details = dict(details or {})
 
     # ------------------------------------------------------------------ what it holds
@@ -56,13 +62,19 @@ class Chorale:
 
     @property
     def key(self) -> str:
-        """The key it was written in when known (a plan, a score's key), else music21's
-        estimate from the notes (computed once)."""
-        if self._key is None:
-            from chorale.io.midi import estimate_key
+        """The key it was written in when known (its plan), else the one its files carry:
+        music21's estimate from the notes."""
+        if self._key is not None:
+            return self._key
+        from chorale.io.midi import music21_key
 
-            self._key = estimate_key(self.grid).name.replace("-", "b") if (self.grid != 0).any() else "C major"
-        return self._key
+        found = music21_key(self.grid)
+        return f"{found.tonic.name.replace('-', 'b')} {found.mode}" if found is not None else "C major"
+
+    @property
+    def known_key(self) -> bool:
+        """Whether the key was given (a plan) rather than estimated from the notes."""
+        return self._key is not None
 
     def __len__(self) -> int:
         return self.steps
@@ -73,7 +85,9 @@ class Chorale:
     def __eq__(self, other) -> bool:
         if not isinstance(other, Chorale):
             return NotImplemented
-        return np.array_equal(self.grid, other.grid) and (self.title, self.tempo) == (other.title, other.tempo)
+        return (np.array_equal(self.grid, other.grid)
+                and (self.title, self.tempo, self._key, self.fermatas) == (other.title, other.tempo, other._key,
+                                                                           other.fermatas))
 
     __hash__ = None  # equal pieces must hash equal; a grid is not hashable
 
@@ -89,15 +103,15 @@ class Chorale:
         from chorale.io.render import format_for, render_all
 
         path = Path(path)
-        render_all(self.grid, title=self.title, tempo=self.tempo, program=program, force=force,
-                   **{format_for(path, format).name: path})
+        render_all(self.grid, title=self.title, tempo=self.tempo, program=program, key=self._key,
+                   fermatas=self.fermatas, force=force, **{format_for(path, format).name: path})
         return path
 
     def piano_roll(self):
         """The piano roll as a matplotlib Figure (voices in colour, bar numbers, key and tempo)."""
         from chorale.io.render import piano_roll
 
-        return piano_roll(self.grid, title=self.title, tempo=self.tempo)
+        return piano_roll(self.grid, title=self.title, tempo=self.tempo, key=self.key, fermatas=self.fermatas)
 
     def wav(self) -> bytes:
         """A WAV file's bytes from the built-in synthesizer (no audio software needed)."""

@@ -157,8 +157,11 @@ def test_chorale_value_object():
     assert [tuple(chord) for chord in piece][0] == (67, 62, 59, 43)
     with pytest.raises(ValueError):
         piece.grid[0, 0] = 60  # a value: not edited in place
-    assert piece == chorale.Chorale(grid, title="Test")
-    assert piece != chorale.Chorale(grid, title="Other")
+    assert piece == chorale.Chorale(grid, title="Test", key="g major")
+    assert piece != chorale.Chorale(grid, title="Test")  # the key is estimated there
+    assert piece != chorale.Chorale(grid, title="Other", key="G major")
+    with pytest.raises(ChoraleError, match="unknown key 'H major'"):
+        chorale.Chorale(grid, key="H major")
     with pytest.raises(ChoraleError, match="outside"):
         chorale.Chorale([[200, 0, 0, 0]])
     with pytest.raises(ChoraleError, match=r"\(steps, 4\)"):

@@ -130,7 +130,8 @@ def _one_track_midi(path, notes):
 
 def test_read_line_trims_silence_and_refuses_chords(tmp_path):
     _one_track_midi(tmp_path / "tune.mid", [(4, 8, 67), (8, 12, 69), (12, 20, 71)])
-    assert read_line(tmp_path / "tune.mid").tolist() == [67] * 4 + [69] * 4 + [71] * 8
+    line, fermatas = read_line(tmp_path / "tune.mid")
+    assert line.tolist() == [67] * 4 + [69] * 4 + [71] * 8 and fermatas == ()
     _one_track_midi(tmp_path / "chord.mid", [(0, 4, 67), (4, 8, 69), (4, 8, 64)])
     with pytest.raises(ChoraleError, match="chord at bar 1, beat 2"):
         read_line(tmp_path / "chord.mid")

@@ -107,6 +107,17 @@ def estimate_key(grid):
     return Key(found.tonic.name, found.mode)  # the analysis' tonic re-infers its spelling when transposed
 
 
+def music21_key(grid, key: str | None = None):
+    """The music21 Key to write: `key` ("D minor", "Bb major") when the piece was planned in
+    one, else the estimate; None for a piece of rests."""
+    from music21.key import Key
+
+    if key is not None:
+        tonic, mode = key.split()
+        return Key(tonic[0] + tonic[1:].replace("b", "-"), mode)
+    return estimate_key(grid) if (np.asarray(grid) != REST).any() else None
+
+
 def _mido_key_name(key) -> str:
     """mido's name ("Eb", "F#m") for a music21 Key, folded into the seven sharps/flats MIDI allows."""
     from music21.key import KeySignature
@@ -117,8 +128,9 @@ def _mido_key_name(key) -> str:
 
 
 def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, program: int = DEFAULT_PROGRAM,
-            velocities=DEFAULT_VELOCITIES) -> mido.MidiFile:
-    """A type 1 MidiFile: conductor track, then Soprano, Alto, Tenor, Bass on channels 1-4."""
+            key: str | None = None, velocities=DEFAULT_VELOCITIES) -> mido.MidiFile:
+    """A type 1 MidiFile: conductor track (title, tempo, 4/4, `key` or the estimated one),
+    then Soprano, Alto, Tenor, Bass on channels 1-4."""
     grid = check_grid(grid)
     if not 0 <= program <= 127:
         raise ChoraleError(f"General MIDI program {program} is not in 0..127")
@@ -129,8 +141,9 @@ def to_midi(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, progr
         mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)),
         mido.MetaMessage("time_signature", numerator=4, denominator=4),
     ]
-    if (grid != REST).any():
-        conductor.append(mido.MetaMessage("key_signature", key=_mido_key_name(estimate_key(grid))))
+    signature = music21_key(grid, key)
+    if signature is not None:
+        conductor.append(mido.MetaMessage("key_signature", key=_mido_key_name(signature)))
     midi.tracks.append(_track(conductor, []))
     for voice, (name, velocity) in enumerate(zip(VOICES, velocities)):
         events = []  # (absolute tick, message); note-offs sort before note-ons at the same tick
@@ -163,14 +176,16 @@ def write_midi(path, grid, **options) -> None:
         midi.save(file=f)
 
 
-def to_score(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO):
-    """A music21 Score in 4/4 with four named parts, pitches spelled for the estimated key."""
+def to_score(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO, key: str | None = None,
+             fermatas=()):
+    """A music21 Score in 4/4 with four named parts, pitches spelled for `key` (else the
+    estimated key), a fermata over every voice's note at each of `fermatas` (steps)."""
     from music21 import metadata, tempo as m21tempo
 
     from chorale import __version__
 
     grid = check_grid(grid)
-    score = _score(grid, estimate_key(grid) if (grid != REST).any() else None)
+    score = _score(grid, music21_key(grid, key), fermatas)
     score.insert(0, metadata.Metadata(title=title))
     # Any contributor stops music21 from printing "Music21" as the composer.
     score.metadata.addContributor(metadata.Contributor(role="transcriber", name=f"chorale {__version__}"))
@@ -178,10 +193,10 @@ def to_score(grid, *, title: str = "Chorale", tempo: float = DEFAULT_TEMPO):
     return score.makeNotation()
 
 
-def _score(grid: np.ndarray, key):
+def _score(grid: np.ndarray, key, fermatas=()):
     """Four parts of notes and rests, not yet cut into measures; `key` None leaves pitches
     unspelled (estimating the key needs this score first)."""
-    from music21 import clef, instrument, meter, note, pitch, stream
+    from music21 import clef, expressions, instrument, meter, note, pitch, stream
 
     score = stream.Score()
     clefs = (clef.TrebleClef, clef.TrebleClef, clef.Treble8vbClef, clef.BassClef)
@@ -192,8 +207,11 @@ def _score(grid: np.ndarray, key):
         part.append([singer(), make_clef(), meter.TimeSignature("4/4")] + ([key] if key else []))
         for start, stop, midi_pitch in runs(grid[:, voice]):
             length = (stop - start) / STEPS_PER_QUARTER
-            part.append(note.Rest(quarterLength=length) if midi_pitch == REST
-                        else note.Note(_spelled(pitch.Pitch(midi=midi_pitch), key), quarterLength=length))
+            sung = (note.Rest(quarterLength=length) if midi_pitch == REST
+                    else note.Note(_spelled(pitch.Pitch(midi=midi_pitch), key), quarterLength=length))
+            if any(start <= f < stop for f in fermatas):
+                sung.expressions.append(expressions.Fermata())
+            part.append(sung)
         score.insert(0, part)
     return score
 
@@ -220,6 +238,7 @@ class _Line:
 
     name: str
     notes: list[tuple[int, int, int]] = field(default_factory=list)
+    fermatas: set[int] = field(default_factory=set)  # steps where a note under a fermata starts (MusicXML)
 
     def is_melodic(self) -> bool:
         starts = [n[0] for n in self.notes]
@@ -260,6 +279,17 @@ def read_melody(path, part: str | int | None = None, single_line: bool = False) 
     chord, the top note is the melody, unless `single_line`: then a chord is an error
     (a caller that keeps every note of the line, such as harmonize, would drop some).
     """
+    return _melody(path, part, single_line)[0]
+
+
+def read_melody_with_fermatas(path, part: str | int | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
+    """`read_melody(path, part, single_line=True)` and the steps where its notes under a
+    fermata start (MusicXML carries them; MIDI and CSV cannot: none)."""
+    return _melody(path, part, True)
+
+
+def _melody(path, part, single_line) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(the melody `read_melody` reads, its fermata steps)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
         grid = read_csv(path)
@@ -289,7 +319,7 @@ def read_melody(path, part: str | int | None = None, single_line: bool = False) 
     melody = np.zeros(steps, dtype=np.int32)
     for start, end, pitch in sorted(chosen.notes):  # of notes struck together the top one is written last
         melody[start:end] = pitch
-    return melody
+    return melody, tuple(sorted(f for f in chosen.fermatas if f < steps))
 
 
 def _read_lines(path: Path):
@@ -361,7 +391,7 @@ def _quantized(start_tick: int, end_tick: int, pitch: int, per_step: float):
 
 
 def _musicxml_lines(path: Path):
-    from music21 import converter, meter, stream
+    from music21 import converter, expressions, meter, stream
 
     try:
         score = converter.parse(path, format="musicxml")
@@ -377,6 +407,8 @@ def _musicxml_lines(path: Path):
             end = max(round(float(n.offset + n.quarterLength) * STEPS_PER_QUARTER), start + 1)
             if n.quarterLength > 0:  # grace notes take no time in the grid
                 line.notes.extend((start, end, p.midi) for p in n.pitches)
+                if any(isinstance(e, expressions.Fermata) for e in n.expressions):
+                    line.fermatas.add(start)
         lines.append(line)
     signatures = score.recurse().getElementsByClass(meter.TimeSignature)
     steps_per_bar = round(signatures[0].barDuration.quarterLength * STEPS_PER_QUARTER) if signatures else STEPS_PER_BAR

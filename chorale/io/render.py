@@ -45,6 +45,8 @@ class Style:
     title: str = "Chorale"
     tempo: float = defaults.TEMPO
     program: int = defaults.PROGRAM  # General MIDI instrument, 0-based
+    key: str | None = None  # the planned key ("D minor"); None: estimated from the notes
+    fermatas: tuple[int, ...] = ()  # steps where a fermata chord starts
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class Format:
 
 
 def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, program: int | None = None,
-               force: bool = False, **paths) -> list[str]:
+               key: str | None = None, fermatas=(), force: bool = False, **paths) -> list[str]:
     """Write every requested output (`midi=`, `wav=`, ... one keyword per FORMATS row) and
     return one line per file saying what was written.
 
@@ -67,7 +69,8 @@ def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, prog
     """
     from chorale.encoding import check_grid
 
-    style = Style(title, defaults.TEMPO if tempo is None else tempo, defaults.PROGRAM if program is None else program)
+    style = Style(title, defaults.TEMPO if tempo is None else tempo, defaults.PROGRAM if program is None else program,
+                  key, tuple(fermatas))
     grid = check_grid(grid)
     outputs = check_outputs(paths, force)
     done = []
@@ -190,14 +193,15 @@ def piano_roll_size(steps: int) -> tuple[int, int]:
 
 
 def write_piano_roll(path, grid, style: Style) -> None:
-    figure = piano_roll(grid, title=style.title, tempo=style.tempo)
+    figure = piano_roll(grid, title=style.title, tempo=style.tempo, key=style.key, fermatas=style.fermatas)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png")
 
 
-def piano_roll(grid, *, title: str, tempo: float):
+def piano_roll(grid, *, title: str, tempo: float, key: str | None = None, fermatas=()):
     """A matplotlib Figure (not attached to pyplot): voices in four colours, bar lines, note
-    names, title with key and tempo."""
+    names, fermatas (an arc over the chord), title with the key (`key`, else the estimated
+    one) and tempo."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -206,14 +210,14 @@ def piano_roll(grid, *, title: str, tempo: float):
     from music21 import pitch
 
     from chorale.encoding import REST, STEPS_PER_BAR, VOICES, check_grid, runs
-    from chorale.io.midi import estimate_key
+    from chorale.io.midi import music21_key
 
     grid = check_grid(grid)
     width, height = piano_roll_size(len(grid))
     figure = Figure(figsize=(width / ROLL_DPI, height / ROLL_DPI), dpi=ROLL_DPI)
     axes = figure.add_axes((0.06, 0.1, 0.92, 0.78))
     sung = grid[grid != REST]
-    low, high = (int(sung.min()) - 2, int(sung.max()) + 2) if sung.size else (58, 70)
+    low, high = (int(sung.min()) - 2, int(sung.max()) + 3) if sung.size else (58, 70)
     for midi_pitch in range(low, high + 1):  # shade the black-key rows, as a keyboard does
         if pitch.Pitch(midi=midi_pitch).accidental is not None:
             axes.axhspan(midi_pitch - 0.5, midi_pitch + 0.5, color="#f0f0f0", zorder=0)
@@ -231,8 +235,12 @@ def piano_roll(grid, *, title: str, tempo: float):
     axes.set_xlim(0, len(grid))
     axes.set_ylim(low - 0.5, high + 0.5)
     axes.set_xlabel("bar")
-    key = f"{estimate_key(grid).name.replace('-', '♭')}, " if sung.size else ""
-    axes.set_title(f"{title}\n{key}♩ = {tempo:g}", fontsize=11)
+    for step in fermatas:  # the fermata sign over the chord: an arc and a dot
+        axes.plot([step + 1], [high + 0.2], marker="$\\frown$", markersize=14, color="black", zorder=3)
+        axes.plot([step + 1], [high - 0.4], marker=".", markersize=4, color="black", zorder=3)
+    shown = music21_key(grid, key)
+    key_text = f"{shown.name.replace('-', '♭')}, " if shown is not None else ""
+    axes.set_title(f"{title}\n{key_text}♩ = {tempo:g}", fontsize=11)
     figure.legend(loc="upper right", ncol=4, fontsize=8, frameon=False)
     return figure
 
@@ -242,7 +250,7 @@ def write_musicxml(path, grid, style: Style) -> None:
     """MusicXML with four named parts (.mxl is written compressed)."""
     from chorale.io.midi import to_score
 
-    score = to_score(grid, title=style.title, tempo=style.tempo)
+    score = to_score(grid, title=style.title, tempo=style.tempo, key=style.key, fermatas=style.fermatas)
     with atomic_path(path) as tmp:
         score.write("musicxml", fp=tmp)
 
@@ -287,7 +295,7 @@ def write_sheet(path, grid, style: Style) -> str:
 def write_midi(path, grid, style: Style) -> None:
     from chorale.io import midi
 
-    midi.write_midi(path, grid, title=style.title, tempo=style.tempo, program=style.program)
+    midi.write_midi(path, grid, title=style.title, tempo=style.tempo, program=style.program, key=style.key)
 
 
 def write_csv(path, grid, style: Style) -> None:

@@ -28,19 +28,21 @@ class Harmonization:
     errors: np.ndarray  # (K,) voice-leading errors of each candidate
 
 
-def read_line(path, part=None) -> np.ndarray:
-    """One melodic line (steps,) quantized to 16ths, without leading or trailing silence.
+def read_line(path, part=None) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(one melodic line (steps,) quantized to 16ths without leading or trailing silence, the
+    steps of that line where a fermata starts: MusicXML marks them, MIDI and CSV cannot).
 
     Unlike `chorale.io.midi.read_melody`'s default, which keeps a chord's top note, a chord is
     an error here: a harmonization of the top note alone would silently drop the user's notes.
     """
-    from chorale.io.midi import read_melody
+    from chorale.io.midi import read_melody_with_fermatas
 
-    melody = read_melody(path, part, single_line=True)
+    melody, fermatas = read_melody_with_fermatas(path, part)
     sung = np.flatnonzero(melody != REST)
     if not sung.size:
         raise ChoraleError(f"{path}: the melody has no notes")
-    return melody[sung[0]: sung[-1] + 1]
+    first, last = sung[0], sung[-1]
+    return melody[first: last + 1], tuple(int(f - first) for f in fermatas if first <= f <= last)
 
 
 def fit_range(melody: np.ndarray, low: int, high: int, voice: str = "soprano") -> tuple[np.ndarray, int]:

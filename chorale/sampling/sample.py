@@ -175,8 +175,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
 PRIMER_STEPS = 2 * STEPS_PER_BAR  # the default primer: the opening two bars of a held-out chorale
 
 
-def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
-    """The (steps, 4) opening to continue.
+def primer_grid(spec: str | None, seed: int, data=None) -> tuple[np.ndarray, str | None]:
+    """(the (steps, 4) opening to continue, the key its chorale is written in if known).
 
     None: the opening two bars of the held-out (test) chorale the seed picks, so different
     seeds start from different music. "test:3" (or "valid:0", ...): that chorale's opening
@@ -186,17 +186,17 @@ def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
     from chorale.data.loader import SPLITS, load
 
     if spec is not None and spec.lower() == "none":
-        return np.zeros((1, N_VOICES), dtype=np.int32)
+        return np.zeros((1, N_VOICES), dtype=np.int32), None
     split, _, index = (spec or "test:").partition(":")
     if spec is None or (split in SPLITS and index.isdigit()):
         chorales = load(data)[split]
         i = seed % len(chorales) if spec is None else int(index)
         if i >= len(chorales):
             raise ChoraleError(f"no primer '{spec}': the {split} split has chorales 0..{len(chorales) - 1}")
-        return chorales[i].notes[:PRIMER_STEPS]
+        return chorales[i].notes[:PRIMER_STEPS], chorales[i].key
     from chorale.io.midi import read_grid
 
-    return read_grid(spec)
+    return read_grid(spec), None
 
 
 def generate(model, vocab: Vocabulary, primers: list[np.ndarray], steps: int, seeds, controls: Controls,
