@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -25,9 +26,13 @@ from chorale.studio.server import MAX_UPLOAD, UNEXPECTED, create_app  # noqa: E4
 STATIC = Path(server.__file__).parent / "static"
 
 
+MODEL = os.environ.get("STUDIO_TEST_MODEL")  # another model folder to test against (e.g. one with a plan)
+MODEL_OPTION = ["--model", MODEL] if MODEL else []
+
+
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(MODEL)) as c:
         yield c
 
 
@@ -73,14 +78,14 @@ def test_info_describes_the_model_and_features(client):
     assert info["steps_per_bar"] == 16 and info["defaults"]["bars"] == 16
     assert info["limits"]["upload_bytes"] == MAX_UPLOAD
     assert info["model"]["parameters"] > 0
-    assert set(info["features"]) == {"key", "regenerate", "sheet", "fluidsynth"}
+    assert set(info["features"]) == {"plan", "regenerate", "sheet", "fluidsynth"}
 
 
 # ---------------------------------------------------------------------------- generate
 def test_generate_returns_the_piece_as_json(client, piece):
     grid = np.array(piece["grid"])
     assert grid.shape == (256, 4) and piece["steps"] == 256 and piece["bars"] == 16
-    assert piece["details"]["seed"] == 3 and piece["title"] == "Chorale (seed 3)"
+    assert piece["details"]["seed"] == 3 and re.fullmatch(r"Chorale (in .+ )?\(seed 3\)", piece["title"])
     assert piece["tempo"] == 72 and re.fullmatch(r"[A-G][b#]? (major|minor)", piece["key"])
     assert isinstance(piece["fermatas"], list)
     again = client.post("/api/generate", json={"seed": 3, "bars": 16}).json()  # JSON works as well as a form
@@ -90,7 +95,7 @@ def test_generate_returns_the_piece_as_json(client, piece):
 def test_generate_same_as_the_api(client):
     import chorale
 
-    expected = chorale.load_model().generate(seed=11, bars=4, temperature=0.9, primer="test:2")
+    expected = chorale.load_model(MODEL).generate(seed=11, bars=4, temperature=0.9, primer="test:2")
     got = client.post("/api/generate", data={"seed": "11", "bars": "4", "temperature": "0.9",
                                              "primer": "test:2"}).json()
     assert got["grid"] == expected.grid.tolist()
@@ -110,19 +115,39 @@ def test_generate_continues_an_uploaded_primer(client, piece):
     assert np.array_equal(np.array(got.json()["grid"])[:32], grid)
 
 
-def test_generate_in_a_chosen_key(client):
-    if not client.get("/api/info").json()["features"]["key"]:
-        pytest.skip("needs generate(key=...) on main")
-    got = client.post("/api/generate", data={"seed": "2", "bars": "8", "key": "d minor"})
+def test_generate_in_a_chosen_key_with_fermatas(client):
+    if not client.get("/api/info").json()["features"]["plan"]:
+        pytest.skip("needs a bundled model trained with a plan (key and fermatas)")
+    got = client.post("/api/generate", data={"seed": "2", "bars": "8", "key": "d minor", "fermatas": "2,4"})
     assert got.status_code == 200, got.text
-    assert got.json()["key"] == "D minor"
+    piece = got.json()
+    assert piece["key"] == "D minor" and piece["known_key"] is True
+    assert piece["fermatas"] == [28, 60, 127]
+    # the plan travels with the piece: a regenerated version keeps its key and fermatas
+    again = client.post("/api/regenerate", json={"piece": piece, "bars": [3, 4], "seed": 1, "candidates": 2}).json()
+    assert again["key"] == "D minor" and again["fermatas"] == [28, 60, 127]
 
 
-def test_a_key_this_version_cannot_plan_is_one_line(client, monkeypatch):
-    monkeypatch.setattr(type(client.app.state.studio), "can_plan_key", property(lambda self: False))
-    assert error(client.post("/api/generate", data={"key": "D minor"})) == (
-        "this version of chorale cannot plan a key yet: choose 'any' key")
-    assert client.get("/api/info").json()["features"]["key"] is False
+@pytest.mark.parametrize("fields", [{"key": "H minor"}, {"key": "D minor"}, {"fermatas": "2,99"},
+                                    {"fermatas": "two"}])
+def test_key_and_fermatas_messages_are_the_clis(client, tmp_path, fields):
+    """Whether or not the model follows a plan, the page says what the command line says."""
+    from click.testing import CliRunner
+
+    from chorale.cli import cli
+
+    (name, value), = fields.items()
+    page = client.post("/api/generate", data={"seed": "1", "bars": "8", **fields})
+    result = CliRunner().invoke(cli, ["generate", *MODEL_OPTION, "--seed", "1", "--bars", "8", f"--{name}", value,
+                                      "--out", str(tmp_path / "x.mid")])
+    if page.status_code == 200:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 1 and result.output.strip() == f"Error: {error(page)}"
+    if fields == {"key": "H minor"}:
+        assert page.status_code == 400
+        if client.get("/api/info").json()["features"]["plan"]:
+            assert error(page).startswith("unknown key 'H minor'")
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -132,7 +157,6 @@ def test_a_key_this_version_cannot_plan_is_one_line(client, monkeypatch):
     ({"bars": "0"}, "bars must be a whole number of at least 1, got 0"),
     ({"bars": "two"}, "bars must be a whole number of at least 1, got 'two'"),
     ({"bars": "1000"}, "bars must be at most 64 in the studio, got 1000"),
-    ({"key": "H minor"}, "unknown key 'H minor': expected a tonic A-G"),
     ({"temperature": "hot"}, "temperature must be a number, got 'hot'"),
     ({"temperature": "0"}, "temperature must be > 0"),
     ({"primer": "test:999"}, "no primer 'test:999': the test split has chorales 0.."),
@@ -149,7 +173,7 @@ def test_generate_messages_are_the_clis(client, tmp_path):
 
     from chorale.cli import cli
 
-    result = CliRunner().invoke(cli, ["generate", "--seed", "-1", "--out", str(tmp_path / "x.mid")])
+    result = CliRunner().invoke(cli, ["generate", *MODEL_OPTION, "--seed", "-1", "--out", str(tmp_path / "x.mid")])
     assert result.exit_code == 1
     page = error(client.post("/api/generate", data={"seed": "-1"}))
     assert result.output.strip() == f"Error: {page}"
@@ -291,7 +315,8 @@ def test_audio_is_a_wav_of_the_piece(client, piece):
 @pytest.mark.skipif(not server.shutil.which("mscore3") and not server.shutil.which("musescore3"),
                     reason="sheet music needs MuseScore (apt-get install musescore3)")
 def test_sheet_music_is_a_png(client, piece):
-    got = client.post("/api/sheet", json={"piece": dict(piece, grid=piece["grid"][:64])})
+    got = client.post("/api/sheet", json={"piece": dict(piece, grid=piece["grid"][:64],
+                                                                  fermatas=[f for f in piece["fermatas"] if f < 64])})
     assert got.status_code == 200, got.text
     assert got.content[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -307,7 +332,8 @@ def test_downloads_of_the_current_version(client, piece):
     got = {fmt: client.post(f"/api/export/{fmt}", json={"piece": piece}) for fmt in ("midi", "musicxml", "wav", "csv")}
     for fmt, suffix in (("midi", "mid"), ("musicxml", "musicxml"), ("wav", "wav"), ("csv", "csv")):
         assert got[fmt].status_code == 200, got[fmt].text
-        assert got[fmt].headers["content-disposition"] == f'attachment; filename="chorale-seed-3.{suffix}"'
+        slug = re.sub(r"[^a-z0-9]+", "-", piece["title"].lower()).strip("-")
+        assert got[fmt].headers["content-disposition"] == f'attachment; filename="{slug}.{suffix}"'
     tracks = [t for t in mido.MidiFile(file=io.BytesIO(got["midi"].content)).tracks
               if any(m.type == "note_on" and m.velocity for m in t)]
     assert len(tracks) == 4

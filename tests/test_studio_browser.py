@@ -45,7 +45,8 @@ def _playwright():
 def url():
     from chorale.studio.server import serving
 
-    with serving() as (address, _):
+    model = os.environ.get("STUDIO_TEST_MODEL")  # another model folder to test against (e.g. one with a plan)
+    with serving(*(["--model", model] if model else [])) as (address, _):
         yield address
 
 
@@ -101,7 +102,7 @@ def test_generate_play_regenerate_bars_5_6_and_download(page, tmp_path):
         assert page.locator(f"#roll rect.note-{voice}").count() > 0, voice
     assert page.locator("#roll .bar-cell").count() == 16
     assert page.locator("#roll .bar-number").first.text_content() == "1"
-    assert page.text_content("#piece-title") == "Chorale (seed 3)"
+    assert page.text_content("#piece-title").startswith("Chorale") and "(seed 3)" in page.text_content("#piece-title")
     # a playable audio element, and the cursor moves over the roll while it plays
     _wait_playable(page)
     assert page.evaluate("document.querySelector('#audio').duration") > 50  # 16 bars at 72 bpm: 53 s
@@ -141,7 +142,7 @@ def test_generate_play_regenerate_bars_5_6_and_download(page, tmp_path):
         page.click(".downloads button[data-format=midi]")
     path = tmp_path / download.value.suggested_filename
     download.value.save_as(path)
-    assert path.name == "chorale-seed-3.mid"
+    assert path.suffix == ".mid" and "seed-3" in path.name
     voices = [t for t in mido.MidiFile(path).tracks if any(m.type == "note_on" and m.velocity for m in t)]
     assert len(voices) == 4
     import chorale

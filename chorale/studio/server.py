@@ -10,9 +10,9 @@ the same text as the CLI; 413 for an upload over the limit; 500, with a generic 
 anything unexpected, whose traceback goes to the server's log and never to the page):
 
     GET  /                      the page
-    GET  /api/info              model, features (key, regenerate, sheet, fluidsynth), limits
-    POST /api/generate          form or JSON: seed, bars, key, temperature, primer, file -> piece
-    POST /api/harmonize         form: file, voice, candidates, seed, temperature       -> piece
+    GET  /api/info              model, features (plan, regenerate, sheet, fluidsynth), limits
+    POST /api/generate          form or JSON: seed, bars, key, fermatas, temperature, primer, file -> piece
+    POST /api/harmonize         form: file, voice, candidates, seed, temperature, key, fermatas -> piece
     POST /api/regenerate        JSON: piece, bars [first, last], voices, candidates, seed, temperature -> piece
     POST /api/audio             JSON: piece -> audio/wav (FluidSynth when installed, else built in)
     POST /api/sheet             JSON: piece -> image/png (MuseScore)
@@ -192,14 +192,17 @@ class _Studio:
                          "candidates": defaults.CANDIDATES, "voice": defaults.VOICE, "tempo": defaults.TEMPO},
             "limits": {"bars": MAX_BARS, "candidates": MAX_CANDIDATES, "upload_bytes": MAX_UPLOAD,
                        "suffixes": list(MUSIC_SUFFIXES)},
-            "features": {"key": self.can_plan_key, "regenerate": hasattr(model, "regenerate"),
+            "features": {"plan": self.can_plan, "regenerate": hasattr(model, "regenerate"),
                          "sheet": _musescore() is not None,
                          "fluidsynth": shutil.which("fluidsynth") is not None and _soundfont() is not None},
         }
 
     @property
-    def can_plan_key(self) -> bool:
-        return "key" in inspect.signature(self.model.generate).parameters
+    def can_plan(self) -> bool:
+        """Whether the model follows a plan: a key and fermatas asked for (else the API
+        refuses them, and the page greys them out)."""
+        model = self.model
+        return "key" in inspect.signature(model.generate).parameters and bool(getattr(model.sampler, "plan_columns", 0))
 
     def generate(self, data: dict) -> dict:
         seed = _whole(data, "seed")
@@ -207,15 +210,7 @@ class _Studio:
         if isinstance(bars, int) and bars > MAX_BARS:
             raise ChoraleError(f"bars must be at most {MAX_BARS} in the studio, got {bars}")
         temperature = _number(data, "temperature", defaults.TEMPERATURE)
-        options = {}
-        key = _text(data, "key")
-        if key and key.lower() not in ("any", "auto"):
-            from chorale.keys import key_name, parse_key
-
-            key = key_name(*parse_key(key))  # a bad key: the same one-line error as the CLI's
-            if not self.can_plan_key:
-                raise ChoraleError("this version of chorale cannot plan a key yet: choose 'any' key")
-            options["key"] = key
+        options = {name: value for name in ("key", "fermatas") if (value := _text(data, name))}  # the API checks them
         primer = _text(data, "primer") or "default"
         with _upload_folder() as folder:
             if primer == "upload":
@@ -245,13 +240,14 @@ class _Studio:
         with _upload_folder() as folder:
             path, name = _save_upload(data, folder, what="melody")
             title = f"{Path(name).stem} (harmonized)"
+            options = {name: value for name in ("key", "fermatas") if (value := _text(data, name))}
             with self._sampling, _named(folder, name):
                 piece = self.model.harmonize(str(path), voice=voice, candidates=candidates, seed=seed,
-                                             temperature=temperature, title=title)
+                                             temperature=temperature, title=title, **options)
         return piece_json(piece)
 
     def regenerate(self, data: dict) -> dict:
-        piece, fermatas = _piece(data)
+        piece = _piece(data)
         bars = data.get("bars")  # [first, last], a bar number or "5-6": the API checks them
         if isinstance(bars, list):
             if len(bars) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) for b in bars):
@@ -276,12 +272,12 @@ class _Studio:
         with self._sampling:
             new = model.regenerate(piece, bars=bars, voices=voices, candidates=candidates, seed=seed,
                                    temperature=temperature)
-        return piece_json(new, fermatas=fermatas if len(new.grid) == len(piece.grid) else None)
+        return piece_json(new, like=piece)
 
     def audio(self, data: dict) -> Response:
         from chorale.io.render import Style, write_wav
 
-        piece, _ = _piece(data)
+        piece = _piece(data)
         with _upload_folder() as folder:
             path = folder / "audio.wav"
             note = write_wav(path, piece.grid, Style(piece.title, piece.tempo))
@@ -290,7 +286,7 @@ class _Studio:
                         headers={"X-Synthesizer": _header_safe(note.split(";")[0]), "Cache-Control": "no-store"})
 
     def sheet(self, data: dict) -> Response:
-        piece, _ = _piece(data)
+        piece = _piece(data)
         with _upload_folder() as folder:
             path = piece.save(folder / "sheet.png", format="sheet")
             body = path.read_bytes()
@@ -301,7 +297,7 @@ class _Studio:
         if fmt not in EXPORTS:
             raise ChoraleError(f"unknown download format '{fmt}' (choose from {', '.join(EXPORTS)})")
         suffix, media_type = EXPORTS[fmt]
-        piece, _ = _piece(data)
+        piece = _piece(data)
         name = (re.sub(r"[^A-Za-z0-9]+", "-", piece.title).strip("-").lower() or "chorale")[:60] + suffix
         with _upload_folder() as folder:
             path = piece.save(folder / f"export{suffix}")
@@ -311,30 +307,39 @@ class _Studio:
 
 
 # ---------------------------------------------------------------------------- pieces as JSON
-def piece_json(piece, fermatas=None) -> dict:
+def piece_json(piece, like=None) -> dict:
     """A Chorale as the page holds it: the grid as rows of 4 MIDI pitches (0 = rest), and
-    what the page shows beside it. `fermatas` (step indices) stand in for the piece's own."""
+    what the page shows beside it. `like`: the piece it was rewritten from, whose planned
+    key and fermatas it keeps when it does not say its own."""
     from chorale.encoding import STEPS_PER_BAR
     from chorale.music import describe_faults, voice_leading_faults
 
-    marks = piece.details.get("fermatas", fermatas)
+    fermatas = tuple(getattr(piece, "fermatas", ()) or ())
+    known = getattr(piece, "known_key", False)
+    key = piece.key
+    if like is not None and len(like.grid) == len(piece.grid):
+        fermatas = fermatas or tuple(getattr(like, "fermatas", ()) or ())
+        if not known and getattr(like, "known_key", False):
+            key, known = like.key, True
     return {
         "title": piece.title,
         "tempo": piece.tempo,
-        "key": piece.key,
+        "key": key,
+        "known_key": bool(known),
         "steps": piece.steps,
         "bars": piece.bars,
         "steps_per_bar": STEPS_PER_BAR,
         "grid": piece.grid.tolist(),
-        "fermatas": [int(f) for f in marks] if marks is not None else [],
+        "fermatas": [int(f) for f in fermatas],
         "voice_leading": describe_faults(piece.details.get("faults") or voice_leading_faults(piece.grid)),
         "details": _plain({k: v for k, v in piece.details.items() if k != "fermatas"}),
     }
 
 
 def _piece(data: dict):
-    """The Chorale the page posted as {"piece": {"grid": ..., "title": ..., "tempo": ..., "key": ...}},
-    and its fermatas."""
+    """The Chorale the page posted as {"piece": {"grid": ..., "title": ..., "tempo": ...,
+    "key": ..., "known_key": ..., "fermatas": [...]}}: its key counts as its plan only when
+    known (written by a plan), not when it was estimated from the notes."""
     from chorale.piece import Chorale
 
     piece = data.get("piece")
@@ -354,7 +359,8 @@ def _piece(data: dict):
     fermatas = piece.get("fermatas") or []
     if not isinstance(fermatas, list) or not all(isinstance(f, int) and 0 <= f < len(grid) for f in fermatas):
         raise ChoraleError("a piece's fermatas are step numbers inside the piece")
-    return Chorale(grid, title=title[:200], tempo=float(tempo), key=key), fermatas
+    known = key if piece.get("known_key") is True else None
+    return Chorale(grid, title=title[:200], tempo=float(tempo), key=known, fermatas=fermatas)
 
 
 def _plain(value):

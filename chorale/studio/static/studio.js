@@ -49,7 +49,8 @@ async function request(path, { json, form, method = "POST" } = {}) {
 }
 
 const pieceBody = (piece) => ({
-  title: piece.title, tempo: piece.tempo, key: piece.key, grid: piece.grid, fermatas: piece.fermatas,
+  title: piece.title, tempo: piece.tempo, key: piece.key, known_key: piece.known_key, grid: piece.grid,
+  fermatas: piece.fermatas,
 });
 
 function showError(text) {
@@ -428,6 +429,7 @@ async function generate(event) {
   data.delete("primer_index");
   if (primer !== "upload") data.delete("file");
   if (!data.get("key")) data.delete("key");
+  if (!String(data.get("fermatas") || "").trim()) data.delete("fermatas");
   await busy($("#generate-btn"), "Generating…", async () => {
     const piece = await (await request("/api/generate", { form: data })).json();
     addVersion(piece, `generated${piece.details.seed !== undefined ? ` with seed ${piece.details.seed}` : ""}`);
@@ -566,10 +568,12 @@ async function start() {
   $("#model-info").textContent = `model: ${model.architecture || "?"}${parameters} · chorale ${state.info.version}`;
   $("#model-info").title = model.path;
   document.querySelector("#generate-form [name=bars]").max = limits.bars;
-  if (!features.key) {
-    const keys = $("#key-select");
-    keys.disabled = true;
-    keys.title = "this version of chorale cannot plan a key yet";
+  if (!features.plan) { // a model trained without a plan writes in the key its opening suggests
+    for (const field of [$("#key-select"), $("#fermatas-input")]) {
+      field.disabled = true;
+      field.title = "this model was trained without a plan: it cannot follow a key or fermatas";
+    }
+    $("#key-select").options[0].textContent = "automatic (no plan)";
   }
   if (!features.regenerate) {
     $("#regenerate .hint").textContent = "This version of chorale cannot regenerate bars yet (it needs model.regenerate).";
