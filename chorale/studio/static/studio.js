@@ -573,7 +573,6 @@ async function start() {
       field.disabled = true;
       field.title = "this model was trained without a plan: it cannot follow a key or fermatas";
     }
-    $("#key-select").options[0].textContent = "automatic (no plan)";
   }
   if (!features.regenerate) {
     $("#regenerate .hint").textContent = "This version of chorale cannot regenerate bars yet (it needs model.regenerate).";
