@@ -182,4 +182,4 @@ def test_bad_input_is_one_line_in_the_page(page, tmp_path):
     page.evaluate("document.querySelector('#generate-form [name=bars]').removeAttribute('min')")
     page.click("#generate-btn")
     page.wait_for_function("document.querySelector('#message').textContent.startsWith('bars')")
-    assert page.text_content("#message") == "bars must be a whole number of at least 1, got 0"
+    assert page.text_content("#message") == "bars must be a whole number in 1..1250, got 0"
