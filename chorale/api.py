@@ -313,15 +313,17 @@ def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = 
     outputs/models/) and return it, ready to generate. `model.card` holds the recipe and
     the metrics. None means the architecture's default (see `chorale train --help`).
     On several machines (TF_CONFIG), workers other than the chief return None."""
+    from chorale.io.files import run_lock
     from chorale.model.train import train as run_training
 
     if resume and out is None:
         raise ChoraleError("resume needs the run folder to continue (out=...)")
     out = Path(out) if out is not None else Path(defaults.RUNS) / f"{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
     seed = None if seed is None else _seed(seed)
-    card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
-                        learning_rate=learning_rate, augment=augment, seed=seed, options=options, resume=resume,
-                        force=force, distribute=distribute, verbose=verbose)
+    with run_lock(out):  # a second command writing this folder is refused at once
+        card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
+                            learning_rate=learning_rate, augment=augment, seed=seed, options=options,
+                            resume=resume, force=force, distribute=distribute, verbose=verbose)
     return None if card is None else Model(out)
 
 

@@ -19,7 +19,7 @@ import click
 
 from chorale import ChoraleError, __version__, defaults
 from chorale.cli_types import (BARS, COUNT, DROPOUT, LEARNING_RATE, POSITIVE, SEED, STEPS, TEMPERATURE, TEMPO,
-                               PROBABILITY, Existing, Primer, default_output, locked_run_folder)
+                               PROBABILITY, Existing, Primer, default_output)
 from chorale.forecast import MODELS as FORECAST_MODELS
 
 
@@ -242,7 +242,7 @@ def _parse_options(pairs):
 @click.option("--seed", type=SEED, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
-@click.option("--out", type=click.Path(path_type=str), callback=locked_run_folder,
+@click.option("--out", type=click.Path(path_type=str),
               help="Run folder (default: a new one under outputs/models/).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out from its last checkpoint.")
 @click.option("--force", is_flag=True, help="Replace an existing --out folder.")
@@ -537,8 +537,8 @@ def forecast_synthetic(task, models, epochs, seed, n_series, uncertainty, dropou
     _check_outputs(force, json_path, plot)
     import json
 
-    from chorale.io.files import atomic_write
     from chorale.forecast.models import AHEAD_MODELS, NEXT_MODELS, format_table, plot_synthetic, run_synthetic
+    from chorale.io.files import atomic_write, final_outputs
 
     names = names or list(NEXT_MODELS if task == "next" else AHEAD_MODELS)
     dropout = (0.1 if uncertainty else 0.0) if dropout is None else dropout
@@ -550,13 +550,14 @@ def forecast_synthetic(task, models, epochs, seed, n_series, uncertainty, dropou
                                progress=progress)
         bar.update(1)
     click.echo(format_table(result))
-    if json_path:
-        with atomic_write(json_path) as f:
-            json.dump(result, f, indent=1)
-        click.echo(f"Wrote {json_path}")
-    if plot:
-        plot_synthetic(result, plot)
-        click.echo(f"Wrote {plot}")
+    with final_outputs(force):  # never replace a file another command wrote meanwhile
+        if json_path:
+            with atomic_write(json_path) as f:
+                json.dump(result, f, indent=1)
+            click.echo(f"Wrote {json_path}")
+        if plot:
+            plot_synthetic(result, plot)
+            click.echo(f"Wrote {plot}")
 
 
 def _fixed(values, significant: int = 5):
@@ -591,7 +592,7 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
                  uncertainty, dropout, out, plot, force):
     """Backtest a model on a CSV series and forecast the next HORIZON steps."""
     _check_outputs(force, out, plot)
-    from chorale.io.files import atomic_write
+    from chorale.io.files import atomic_write, final_outputs
     from chorale.forecast.series import forecast_series, load_series, plot_forecast
 
     series = load_series(file, column, time_column, fill)
@@ -611,13 +612,14 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
     click.echo(f"Forecast of the next {horizon} steps{band}:")
     numbers = result["forecast"].select_dtypes("number")
     click.echo(result["forecast"].to_string(index=False, float_format=_fixed(numbers.to_numpy().ravel())))
-    if out:
-        with atomic_write(out, newline="") as f:
-            result["forecast"].to_csv(f, index=False)
-        click.echo(f"Wrote {out}")
-    if plot:
-        plot_forecast(series, result, plot, title=f"{file}: {column}")
-        click.echo(f"Wrote {plot}")
+    with final_outputs(force):  # never replace a file another command wrote meanwhile
+        if out:
+            with atomic_write(out, newline="") as f:
+                result["forecast"].to_csv(f, index=False)
+            click.echo(f"Wrote {out}")
+        if plot:
+            plot_forecast(series, result, plot, title=f"{file}: {column}")
+            click.echo(f"Wrote {plot}")
 
 
 # ---------------------------------------------------------------------------- harmonize

@@ -98,13 +98,3 @@ def default_output(ctx, param, value):
 
         create_on_write(Path(value).parent)
     return value
-
-
-def locked_run_folder(ctx, param, value):
-    """A run folder (`train --out`) locked for as long as the command runs, so that a second
-    command writing the same folder is refused at once instead of mixing two runs."""
-    if value is not None:
-        from chorale.io.files import run_lock
-
-        ctx.with_resource(run_lock(value))
-    return value
