@@ -377,6 +377,12 @@ def output_options(*, files: bool):
     return decorate
 
 
+model_option = click.option("--model", "model_dir", type=click.Path(path_type=str),
+                            help="A trained model folder (default: the bundled model).")
+seed_option = click.option("--seed", type=SEED,
+                           help="Random seed; the same seed gives the same file (default: random).")
+temperature_option = click.option("--temperature", type=TEMPERATURE, default=defaults.TEMPERATURE, show_default=True,
+                                  help="Below 1: safer, more repetitive; above 1: more adventurous.")
 voice_leading_option = click.option(
     "--voice-leading/--no-voice-leading", default=True, show_default=True,
     help="Never write parallel fifths or octaves, nor hidden ones between soprano and bass: a note "
@@ -417,17 +423,15 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 
 
 @cli.command(short_help="Write a new chorale as MIDI.")
-@click.option("--model", "model_dir", type=click.Path(path_type=str),
-              help="A trained model folder (default: the bundled model).")
-@click.option("--seed", type=SEED, help="Random seed; the same seed gives the same file (default: random).")
+@model_option
+@seed_option
 @click.option("--count", type=COUNT, default=1, show_default=True,
               help="Chorales to write in one batched pass (song-01.mid, song-02.mid, ... with seeds seed, seed+1, ...).")
 @click.option("--primer", type=Primer(), help="Opening to continue: test:3 (a held-out chorale's first two bars), a .csv, "
               "MIDI or MusicXML file, or none (default: a held-out chorale chosen by the seed).")
 @click.option("--bars", type=BARS, default=defaults.BARS, show_default=True, help="Length in 4/4 bars.")
 @click.option("--length", type=STEPS, help="Length in 16th-note steps (overrides --bars).")
-@click.option("--temperature", type=TEMPERATURE, default=defaults.TEMPERATURE, show_default=True,
-              help="Below 1: safer, more repetitive; above 1: more adventurous.")
+@temperature_option
 @click.option("--top-k", type=POSITIVE, help="Sample only from the k most likely notes.")
 @click.option("--top-p", type=PROBABILITY, help="Sample only from the most likely notes that make up this probability.")
 @click.option("--greedy", is_flag=True, help="Always take the most likely note (deterministic).")
@@ -632,11 +636,9 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 @click.option("--candidates", type=COUNT, default=defaults.CANDIDATES, show_default=True,
               help="Harmonizations to sample; keep the one with the fewest voice-leading errors "
               "(then the highest log-likelihood).")
-@click.option("--model", "model_dir", type=click.Path(path_type=str),
-              help="A trained model folder (default: the bundled model).")
-@click.option("--seed", type=SEED, help="Random seed; the same seed gives the same file (default: random).")
-@click.option("--temperature", type=TEMPERATURE, default=defaults.TEMPERATURE, show_default=True,
-              help="Below 1: safer, more repetitive; above 1: more adventurous.")
+@model_option
+@seed_option
+@temperature_option
 @voice_leading_option
 @click.option("--key", help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
 @click.option("--fermatas", metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
@@ -690,11 +692,9 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
 @click.option("--candidates", type=COUNT, default=defaults.CANDIDATES, show_default=True,
               help="Versions to sample; keep the one with the fewest voice-leading errors, then the one "
               "that best fits the music after it.")
-@click.option("--model", "model_dir", type=click.Path(path_type=str),
-              help="A trained model folder (default: the bundled model).")
-@click.option("--seed", type=SEED, help="Random seed; the same seed gives the same file (default: random).")
-@click.option("--temperature", type=TEMPERATURE, default=defaults.TEMPERATURE, show_default=True,
-              help="Below 1: safer, more repetitive; above 1: more adventurous.")
+@model_option
+@seed_option
+@temperature_option
 @voice_leading_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), required=True,
               help="Output file: .mid, or .csv for the 16th-note grid.")
@@ -735,8 +735,7 @@ def regenerate_cmd(file, bars, voices, keep, candidates, model_dir, seed, temper
               help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Interface to listen on: this computer only unless you name another (e.g. 0.0.0.0).")
-@click.option("--model", "model_dir", type=click.Path(path_type=str),
-              help="A trained model folder (default: the bundled model).")
+@model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in your web browser.")
 def studio_cmd(port, host, model_dir, open_browser):
     """Serve the studio page on http://127.0.0.1:PORT/ until Ctrl-C.
