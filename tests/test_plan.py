@@ -10,8 +10,8 @@ from chorale import ChoraleError  # noqa: E402
 from chorale.data.loader import Chorale, load  # noqa: E402
 from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary  # noqa: E402
 from chorale.keys import best_key  # noqa: E402
-from chorale.model.plan import (COLUMNS, FINAL_HOLD, SIZES, Plan, chorale_plan, ending, hide,  # noqa: E402
-                                plan_rows, transpose_rows)
+from chorale.model.plan import (COLUMNS, FINAL_HOLD, HIDE, HIDE_ALL, SIZES, Plan, chorale_plan,  # noqa: E402
+                                ending, hide, plan_rows, transpose_rows)
 from chorale.model.train import TRANSPOSE, batches, chorale_plans, windows  # noqa: E402
 from chorale.sampling.sample import Controls, generate, plan_inputs, sample  # noqa: E402
 from chorale.sampling.stepper import Sampler  # noqa: E402
@@ -76,11 +76,12 @@ def test_the_key_moves_with_the_transposition():
 
 
 def test_hiding_drops_whole_columns_of_whole_windows():
-    rows = np.ones((2000, 5, 3), np.int32)
-    hidden = hide(rows, np.random.default_rng(0), 0.4)
-    per = hidden.min(axis=1) == hidden.max(axis=1)
-    assert per.all()
-    assert abs((hidden[:, 0] == 0).mean() - 0.4) < 0.03
+    rows = np.ones((4000, 5, 3), np.int32)
+    hidden = hide(rows, np.random.default_rng(0))
+    assert (hidden.min(axis=1) == hidden.max(axis=1)).all()  # a part is hidden in a whole window or not at all
+    nothing = (hidden[:, 0] == 0).all(axis=1).mean()
+    assert abs(nothing - (HIDE_ALL + (1 - HIDE_ALL) * HIDE**3)) < 0.03  # no plan: as often as a plan
+    assert abs((hidden[:, 0, 0] == 0).mean() - (HIDE_ALL + (1 - HIDE_ALL) * HIDE)) < 0.03
 
 
 def test_stepper_with_a_plan_equals_the_full_model():
