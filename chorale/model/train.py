@@ -44,7 +44,7 @@ DEFAULT_ARCH = "wavenet"
 HYPERPARAMETERS = {
     "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False,
                       plan=False, window=WINDOW),
-    "wavenet": dict(epochs=8, batch_size=32, learning_rate=5e-3, schedule="cosine", augment=True,
+    "wavenet": dict(epochs=12, batch_size=16, learning_rate=5e-3, schedule="cosine", augment=True,
                     plan=True, window=WINDOW),
 }
 FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, plan=False,
