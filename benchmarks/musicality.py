@@ -11,6 +11,8 @@
 - Harmonizations: the sopranos of the first `--harmonizations` test chorales, harmonized by
   each model (`--candidates` per melody, seed i for melody i), compared with Bach's own
   alto, tenor and bass (share of equal 16th steps) and scored like the rest.
+- Form rows: the cadences at fermatas use the manifest's fermatas and key for Bach and for
+  harmonizations (same melody); samples have no fermatas, so that row is '-' for them.
 
 Columns: Bach (N test chorales), default and reference (their samples), Bach 20 (the
 chorales whose sopranos are harmonized), default harm and reference harm (harmonizations).
@@ -59,6 +61,19 @@ def harmonizations(model_dir, chorales, candidates: int, temperature: float, voi
             for i, c in enumerate(chorales)]
 
 
+def bach_score(chorales, reference):
+    """Real chorales scored with their fermatas and keys from the manifest."""
+    return music.score([c.notes for c in chorales], reference, fermatas=[c.fermatas for c in chorales],
+                       keys=[c.key for c in chorales])
+
+
+def melody_form(grids, melodies) -> dict:
+    """A harmonization keeps its melody's fermatas, and its key unless it was transposed."""
+    kept = [np.array_equal(g[:, 0], c.notes[:, 0]) for g, c in zip(grids, melodies)]
+    return {"fermatas": [c.fermatas if k else None for c, k in zip(melodies, kept)],
+            "keys": [c.key if k else None for c, k in zip(melodies, kept)]}
+
+
 def closer(ours, theirs, bach) -> bool | None:
     """Whether ours is nearer Bach's value than theirs; None for a tie or an undefined metric."""
     if None in (ours, theirs, bach) or abs(ours - bach) == abs(theirs - bach):
@@ -94,18 +109,18 @@ def main():
     runs = {"default": (args.default, True), UNGUARDED: (args.default, False),  # (folder, voice-leading guard)
             "reference": (args.reference, True)}
     seconds, columns, agreement = {}, {}, {}
-    columns["Bach"] = music.score([c.notes for c in test[: args.samples]], reference)
+    columns["Bach"] = bach_score(test[: args.samples], reference)
     for name, (folder, guard) in runs.items():
         start = time.perf_counter()
         columns[name] = music.score(samples(folder, args.samples, args.temperature, guard), reference)
         seconds[name] = time.perf_counter() - start
     melodies = test[: args.harmonizations]
-    columns[f"Bach {len(melodies)}"] = music.score([c.notes for c in melodies], reference)
+    columns[f"Bach {len(melodies)}"] = bach_score(melodies, reference)
     for name, (folder, guard) in runs.items():
         start = time.perf_counter()
         grids = harmonizations(folder, melodies, args.candidates, args.temperature, guard)
         seconds[f"{name} harm"] = time.perf_counter() - start
-        columns[f"{name} harm"] = music.score(grids, reference)
+        columns[f"{name} harm"] = music.score(grids, reference, **melody_form(grids, melodies))
         agreement[f"{name} harm"] = float(np.mean([music.agreement(g, c.notes, given=0)
                                                              for g, c in zip(grids, melodies)]))
 

@@ -102,6 +102,9 @@ def data_info(path):
                    f"length {s['min_steps']}..{s['max_steps']}")
     for voice, rng in summary["pitch_range"].items():
         click.echo(f"  {voice:<8} pitches {rng[0]}..{rng[1]}" if rng else f"  {voice:<8} rests only")
+    if "fermatas" in summary:
+        f = summary["fermatas"]
+        click.echo(f"  fermatas: {f['per_chorale']:.1f} per chorale ({f['known']} chorales with them known)")
     for line in manifest:
         click.echo(line)
 

@@ -13,6 +13,7 @@ from collections import Counter
 import numpy as np
 
 from chorale import ChoraleError
+from chorale.encoding import REST
 
 MODES = ("major", "minor")
 # Spellings with the fewer accidentals in the key signature (Db major, not C# major; a tie,
@@ -72,7 +73,7 @@ def fifths_apart(a: tuple[int, str], b: tuple[int, str]) -> int:
 def pitch_class_counts(grid) -> np.ndarray:
     """(12,) how many sung 16th steps each pitch class has, all voices together."""
     grid = np.asarray(grid)
-    return np.bincount(grid[grid != 0] % 12, minlength=12).astype(float)
+    return np.bincount(grid[grid != REST] % 12, minlength=12).astype(float)
 
 
 def best_key(grid) -> tuple[int, str, float] | None:

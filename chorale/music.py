@@ -7,18 +7,21 @@ pair takes part in a transition only when both voices sing in both chords. Count
 kept per chorale and summed before dividing, so the aggregate of a set is a pooled rate,
 not a mean of small-sample rates. See docs/music.md for the exact definitions.
 
-Pure NumPy, plus music21 for the key analysis (imported when it is needed).
+Form (does the piece come home?) is measured with keys of spans (`chorale.keys.best_key`):
+the opening and closing 2 bars, the final bass note, and the bass under each fermata.
+
+Pure NumPy.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 
-from chorale.encoding import N_VOICES, REST, voice_ranges
+from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, voice_ranges
+from chorale.keys import best_key, fifths_apart, parse_key, signature
 
 PAIRS = tuple(combinations(range(N_VOICES), 2))  # (upper, lower) voice pairs
 OUTER = (0, N_VOICES - 1)  # soprano and bass
@@ -27,6 +30,8 @@ SPACING_LIMIT = 12  # semitones allowed between soprano-alto and alto-tenor
 SOPRANO_STEP = 2  # a soprano move larger than this is a leap (hidden fifths and octaves)
 MAX_INTERVAL = 12  # melodic intervals beyond an octave share the outermost bins
 INTERVAL_BINS = 2 * MAX_INTERVAL + 1
+FORM_SPAN = 2 * STEPS_PER_BAR  # the opening and the closing: the first and the last 2 bars
+CADENCE_DEGREES = (0, 7)  # a fermata's bass on the tonic or the dominant closes a phrase
 
 # Metrics in the order tables print them: (key, label). FAULTS are voice-leading errors, where
 # fewer is better (the textbook's view, even below Bach's own rate); for the others, closer to Bach.
@@ -44,6 +49,10 @@ METRICS = (
     ("key_consistency", "key consistency (music21 key correlation)"),
     ("repeated_steps", "steps equal to the previous step (share)"),
     ("held_note_length", "mean note length (16ths)"),
+    ("closing_key", "closing key signature = opening's (share)"),
+    ("key_drift", "opening-to-closing key drift (fifths)"),
+    ("final_bass_tonic", "last bass note on the opening tonic (share)"),
+    ("fermata_cadences", "fermata bass on tonic/dominant (share)"),
 )
 FAULTS = ("parallel_fifths", "parallel_octaves", "hidden_fifths", "hidden_octaves", "parallels_per_note",
           "crossings", "spacing", "out_of_range")
@@ -160,35 +169,41 @@ def voice_leading_errors(grid) -> int:
             + motion["hidden_octaves"] + faults["crossings"] + faults["spacing"])
 
 
-@functools.lru_cache(maxsize=1)
-def _key_profiles() -> np.ndarray:
-    """(24, 12) music21's key profiles (Aarden-Essen, what `analyze("key")` uses), one row
-    per major then minor key, rotated to each tonic."""
-    from music21.analysis.discrete import AardenEssen
-
-    weights = AardenEssen()
-    rows = [np.roll(weights.getWeights(mode), tonic) for mode in ("major", "minor") for tonic in range(12)]
-    return np.array(rows, dtype=float)
-
-
 def key_consistency(grid) -> float:
     """How well the chorale's duration-weighted pitch classes fit one key: the correlation
     with the best of music21's key profiles (the `correlationCoefficient` of music21's
     `analyze("key")`, computed here without building a score); NaN for a silent grid."""
+    found = best_key(grid)
+    return found[2] if found else float("nan")
+
+
+def form(grid, fermatas=None, key: str | None = None) -> dict:
+    """Counts of whether a chorale comes home: the keys of its first and last FORM_SPAN
+    steps (same signature? how many fifths apart?), its last bass note against the opening
+    tonic, and the bass of the chords under `fermatas` (rows) against the tonic and
+    dominant of `key` (estimated from the whole grid when None). Each count comes with
+    its denominator, 0 where it is undefined (silence, no fermatas known)."""
     grid = np.asarray(grid)
-    weights = np.bincount(grid[grid != REST] % 12, minlength=12).astype(float)
-    if not weights.any():
-        return float("nan")
-    profiles = _key_profiles()
-    centred = profiles - profiles.mean(axis=1, keepdims=True)
-    histogram = weights - weights.mean()
-    denominator = np.sqrt((centred**2).sum(axis=1) * (histogram**2).sum())
-    return float(np.max(np.divide(centred @ histogram, denominator, out=np.zeros(24), where=denominator > 0)))
+    opening, closing = best_key(grid[:FORM_SPAN]), best_key(grid[-FORM_SPAN:])
+    spans = opening is not None and closing is not None
+    bass = grid[:, -1][grid[:, -1] != REST]
+    under = [grid[r, -1] for r in (fermatas or ()) if grid[r, -1] != REST]
+    tonic = (parse_key(key) if key else best_key(grid))[0] if under else None  # something sings
+    return {
+        "key_spans": int(spans),
+        "closing_key": int(spans and signature(*opening[:2]) == signature(*closing[:2])),
+        "key_drift": fifths_apart(opening[:2], closing[:2]) if spans else 0,
+        "final_bass": int(bass.size > 0 and opening is not None),
+        "final_bass_tonic": int(bass.size > 0 and opening is not None and bass[-1] % 12 == opening[0]),
+        "fermata_chords": len(under),
+        "fermata_cadences": sum((b - tonic) % 12 in CADENCE_DEGREES for b in under),
+    }
 
 
 # ---------------------------------------------------------------------------- scoring
-def counts(grid, reference: Reference) -> dict:
-    """The raw counts of one chorale; `rates` turns (sums of) them into metrics."""
+def counts(grid, reference: Reference, fermatas=None, key: str | None = None) -> dict:
+    """The raw counts of one chorale; `rates` turns (sums of) them into metrics. `fermatas`
+    and `key` as for `form`."""
     grid = np.asarray(grid)
     voices = [notes(grid[:, v]) for v in range(N_VOICES)]
     sung = [(v, p, n) for v in range(N_VOICES) for p, n in voices[v] if p != REST]
@@ -203,6 +218,7 @@ def counts(grid, reference: Reference) -> dict:
         "pitch_class_counts": _pitch_class_counts(grid),
         "interval_counts": _interval_counts(grid),
         "key_consistency": [key_consistency(grid)],
+        **form(grid, fermatas, key),
     }
 
 
@@ -237,6 +253,10 @@ def rates(c: dict, reference: Reference) -> dict:
         else float("nan"),
         "repeated_steps": _per(c["repeated_steps"], c["steps"] - 1) if c["steps"] > 1 else float("nan"),
         "held_note_length": _per(c["sung_steps"], c["notes"]),
+        "closing_key": _per(c["closing_key"], c["key_spans"]),
+        "key_drift": _per(c["key_drift"], c["key_spans"]),
+        "final_bass_tonic": _per(c["final_bass_tonic"], c["final_bass"]),
+        "fermata_cadences": _per(c["fermata_cadences"], c["fermata_chords"]),
     }
     return {k: None if np.isnan(v) else v for k, v in metrics.items()}
 
@@ -246,12 +266,15 @@ def _summed(all_counts: list[dict]) -> dict:
                 else sum(c[k] for c in all_counts)) for k in all_counts[0]}
 
 
-def score(grids, reference: Reference, names=None) -> dict:
+def score(grids, reference: Reference, names=None, fermatas=None, keys=None) -> dict:
     """Score a set of chorales: {"chorales": [{"name", "count": raw counts, **metrics}],
-    "aggregate": metrics of the pooled counts} (the key consistency is the mean over chorales)."""
+    "aggregate": metrics of the pooled counts} (the key consistency is the mean over chorales).
+    `fermatas` and `keys`, one per grid (None where unknown), feed the form measures."""
     grids = [np.asarray(g) for g in grids]
     names = list(names) if names is not None else [str(i) for i in range(len(grids))]
-    all_counts = [counts(g, reference) for g in grids]
+    fermatas = list(fermatas) if fermatas is not None else [None] * len(grids)
+    keys = list(keys) if keys is not None else [None] * len(grids)
+    all_counts = [counts(g, reference, f, k) for g, f, k in zip(grids, fermatas, keys)]
     per_chorale = [{"name": n, **rates(c, reference),
                     "count": {k: v for k, v in c.items() if not isinstance(v, (list, np.ndarray))}}
                    for n, c in zip(names, all_counts)]
@@ -270,27 +293,35 @@ def agreement(grid, original, given: int) -> float:
 CHORALE_SUFFIXES = (".mid", ".midi", ".csv", ".musicxml", ".xml", ".mxl")
 CHORALE_COLUMNS = (("parallel_fifths", "par5"), ("parallel_octaves", "par8"), ("hidden_fifths", "hid5"),
                    ("hidden_octaves", "hid8"), ("crossings", "cross"), ("spacing", "spacing"),
-                   ("out_of_range", "range"), ("key_consistency", "key"), ("repeated_steps", "repeat"))
+                   ("out_of_range", "range"), ("key_consistency", "key"), ("repeated_steps", "repeat"),
+                   ("key_drift", "drift"), ("fermata_cadences", "cadence"))
 
 
-def read_groups(paths) -> dict[str, dict[str, np.ndarray]]:
-    """{column title: {file name: grid}}: each folder in `paths` is a column of the chorale
-    files in it; loose files together make one more column, "files"."""
+def read_groups(paths) -> dict:
+    """{column title: [Chorale]}: each folder in `paths` is a column of the chorale files in
+    it; loose files together make one more column, "files". A folder's `manifest.csv`
+    (the dataset's format, `id` = file name without its suffix) gives their fermatas and key."""
     from pathlib import Path
 
     from chorale import ChoraleError
+    from chorale.data.loader import Chorale, with_manifest
     from chorale.io.midi import read_grid
 
     groups: dict[str, list] = {}
+    manifests = {}
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in CHORALE_SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in CHORALE_SUFFIXES
+                           and p.name != "manifest.csv")
             if not found:
                 raise ChoraleError(f"{path}: no chorale files ({', '.join(CHORALE_SUFFIXES)}) in the folder")
-            groups[path.name or str(path)] = found
+            title = path.name or str(path)
+            groups[title] = found
+            manifests[title] = path / "manifest.csv"
         else:
             groups.setdefault("files", []).append(path)
-    return {title: {str(p): read_grid(p) for p in files} for title, files in groups.items()}
+    return {title: with_manifest([Chorale(str(p), read_grid(p)) for p in files], manifests.get(title))
+            for title, files in groups.items()}
 
 
 def evaluate_files(paths, data=None, split: str = "test") -> dict:
@@ -301,9 +332,10 @@ def evaluate_files(paths, data=None, split: str = "test") -> dict:
     dataset = load(data)
     real = dataset.notes(split)
     reference = Reference.of(real, ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
-    columns = {f"Bach ({split})": score(real, reference, [c.name for c in dataset[split]])}
-    for title, grids in read_groups(paths).items():
-        columns[title] = score(list(grids.values()), reference, list(grids))
+    columns = {}
+    for title, chorales in {f"Bach ({split})": dataset[split], **read_groups(paths)}.items():
+        columns[title] = score([c.notes for c in chorales], reference, [c.name for c in chorales],
+                               [c.fermatas for c in chorales], [c.key for c in chorales])
     return {"data": dataset.source, "split": split, "voice_ranges": reference.ranges.tolist(), "columns": columns}
 
 

@@ -230,8 +230,10 @@ def test_bad_manifest_key_and_missing_id_column(tmp_path):
     with pytest.raises(ChoraleError, match="line 2 \\(chorale_001\\): unknown key 'H moll'"):
         load(root)
     (root / "manifest.csv").write_text("name,key\nchorale_001,D\n")
-    with pytest.raises(ChoraleError, match="manifest.csv: no 'id' column"):
+    with pytest.raises(ChoraleError, match="manifest.csv: no 'id' column to say which chorale"):
         load(root)
+    (root / "manifest.csv").write_text("name,notes\nchorale_001,my favourite\n")  # not ours to read
+    assert load(root)["train"][1].key is None
 
 
 def test_bundled_dataset_has_fermatas_and_keys():

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chorale import music
+from chorale import ChoraleError, music
 from chorale.cli import cli
 from chorale.data.loader import write_csv
 from chorale.encoding import N_VOICES
+from chorale.keys import best_key
 
 RANGES = np.array([[60, 81], [53, 74], [48, 69], [36, 62]])
 FLAT = np.full((N_VOICES, 12), 1 / 12)
@@ -110,3 +111,66 @@ def test_evaluate_music_cli(tmp_path):
     assert result.exit_code == 2 and "give --model" in result.output
     result = CliRunner().invoke(cli, ["evaluate", "--music", str(tmp_path)])  # a folder with no chorale files
     assert result.exit_code == 1 and "no chorale files" in result.output
+
+
+C, F, G, AM, DM = [72, 64, 55, 48], [72, 65, 57, 41], [71, 62, 55, 43], [72, 64, 57, 45], [74, 65, 57, 50]
+D7, G_HIGH, EM, D = [72, 66, 57, 50], [74, 67, 59, 55], [71, 64, 55, 52], [74, 66, 57, 50]
+IN_C = (C, F, G, C, AM, DM, G, C)  # two bars of C major, a chord a beat
+TO_G = (EM, AM, D7, G_HIGH, C, D, D7, G)  # two bars cadencing in G major (F# for F)
+
+
+def test_a_piece_that_comes_home_and_one_that_ends_a_fifth_away():
+    home = music.form(grid(*IN_C, *IN_C))
+    assert (home["closing_key"], home["key_drift"], home["final_bass_tonic"]) == (1, 0, 1)
+    away = music.form(grid(*IN_C, *TO_G))
+    assert (away["key_spans"], away["closing_key"], away["key_drift"]) == (1, 0, 1)  # C major to G major
+    assert (away["final_bass"], away["final_bass_tonic"]) == (1, 0)  # ends on G, not C
+    rates = music.score([grid(*IN_C, *IN_C), grid(*IN_C, *TO_G)], REFERENCE)["aggregate"]
+    assert (rates["closing_key"], rates["key_drift"], rates["final_bass_tonic"]) == (0.5, 0.5, 0.5)
+
+
+def test_relative_keys_share_a_signature_and_remote_keys_drift_further():
+    a_minor = ([69, 64, 57, 45], [69, 65, 57, 50], [68, 64, 59, 52], [69, 64, 57, 45],
+               [72, 65, 57, 53], [74, 65, 57, 50], [71, 68, 59, 52], [69, 64, 57, 45])  # i iv V i VI iv V i
+    assert best_key(grid(*a_minor))[:2] == (9, "minor")
+    relative = music.form(grid(*a_minor, *IN_C))  # A minor to C major: the same signature
+    assert (relative["closing_key"], relative["key_drift"], relative["final_bass_tonic"]) == (1, 0, 0)
+    a_major = [[p - 3 for p in ch] for ch in IN_C]
+    assert music.form(grid(*a_major, *IN_C))["key_drift"] == 3  # A major (3 sharps) to C major
+    e_flat = [[p + 3 for p in ch] for ch in IN_C]
+    assert music.form(grid(*IN_C, *e_flat))["key_drift"] == 3  # C major to Eb major (3 flats)
+    f_sharp = [[p + 6 for p in ch] for ch in IN_C]
+    assert music.form(grid(*IN_C, *f_sharp))["key_drift"] == 6  # the farthest
+
+
+def test_cadences_at_fermatas_against_the_pieces_key():
+    g = grid(*IN_C, *TO_G)  # bass: C F G C A D G C | E A D G C D D G, a chord every 4 rows
+    c = music.form(g, fermatas=(12, 16, 28, 60), key="C major")  # bass C, A, C, G
+    assert (c["fermata_chords"], c["fermata_cadences"]) == (4, 3)
+    assert music.form(g, fermatas=(12, 16), key="A minor")["fermata_cadences"] == 1  # A is the tonic, C is not
+    assert music.form(g)["fermata_chords"] == 0  # unknown fermatas: undefined, not zero
+    rested = g.copy()
+    rested[12:16, 3] = 0
+    assert music.form(rested, fermatas=(12, 16), key="C")["fermata_chords"] == 1  # no bass: not a chord to judge
+    scored = music.score([g, g], REFERENCE, fermatas=[(12, 16, 28, 60), None], keys=["C major", None])
+    assert scored["aggregate"]["fermata_cadences"] == 0.75
+    assert [c["fermata_cadences"] for c in scored["chorales"]] == [0.75, None]
+
+
+def test_silence_leaves_the_form_measures_undefined():
+    r = music.score([np.zeros((8, 4), np.int32)], REFERENCE, fermatas=[(0,)])["aggregate"]
+    assert [r[k] for k in ("closing_key", "key_drift", "final_bass_tonic", "fermata_cadences")] == [None] * 4
+
+
+def test_evaluate_music_reads_fermatas_and_keys_from_a_folder_manifest(tmp_path):
+    folder = tmp_path / "planned"
+    folder.mkdir()
+    write_csv(folder / "a.csv", grid(*IN_C, *TO_G))
+    write_csv(folder / "b.csv", grid(*IN_C, *IN_C))
+    (folder / "manifest.csv").write_text("id,key,fermatas\na,C major,12 16 28 60\n")
+    scored = music.evaluate_files([folder])["columns"]
+    assert scored["planned"]["aggregate"]["fermata_cadences"] == 0.75
+    assert scored["Bach (test)"]["aggregate"]["fermata_cadences"] > 0.5
+    (folder / "manifest.csv").write_text("id,fermatas\nb,3 1\n")
+    with pytest.raises(ChoraleError, match="manifest.csv: line 2 \\(b\\): fermata rows must increase"):
+        music.evaluate_files([folder])

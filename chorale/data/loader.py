@@ -226,10 +226,18 @@ def _load_archive(path: Path) -> Dataset:
 
 def read_manifest(text: str, name: str) -> dict[str, list[tuple[int, dict[str, str]]]]:
     """{chorale id: [(line, row), ...]} of a manifest CSV; `id` is the chorale's file name
-    without `.csv` (listed once per split it is in). Other columns are optional."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    if "id" not in (reader.fieldnames or ()):
-        raise ChoraleError(f"{name}: no 'id' column (the chorale file name without .csv)")
+    without `.csv` (listed once per split it is in). Other columns are optional; a
+    manifest with neither `key` nor `fermatas` gives nothing (it may be anyone's notes)."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
+    try:
+        columns = set(reader.fieldnames or ())
+    except csv.Error as e:
+        raise ChoraleError(f"{name}: line 1: not a readable CSV ({e})") from None
+    if not columns & {"key", "fermatas"}:
+        return {}
+    if "id" not in columns:
+        raise ChoraleError(f"{name}: no 'id' column to say which chorale a key or fermatas belong to "
+                           f"(the file name without its suffix)")
     rows: dict[str, list] = {}
     try:
         for row in reader:
@@ -270,8 +278,16 @@ def _annotated(found: dict[str, list[Chorale]], manifest: str | None, name: str)
     return {split: [_with_row(c, split, rows, name) for c in chorales] for split, chorales in found.items()}
 
 
+def with_manifest(chorales: list[Chorale], manifest: Path | None) -> list[Chorale]:
+    """`chorales` (of any file type) with the fermatas and keys that the manifest file, if it
+    exists, lists for their file names."""
+    if manifest is None or not manifest.is_file():
+        return chorales
+    return _annotated({"all": chorales}, _read_text(manifest), str(manifest))["all"]
+
+
 def _with_row(c: Chorale, split: str, rows: dict, name: str) -> Chorale:
-    chorale_id = posixpath.basename(c.name).removesuffix(".csv")
+    chorale_id = Path(c.name).stem
     # A file name may recur in several splits: a row with a split applies to that one only.
     listed = [(line, row) for line, row in rows.get(chorale_id, [])
               if split not in SPLITS or row.get("split", "") in ("", split)]
@@ -300,4 +316,7 @@ def info(dataset: Dataset) -> dict:
     for v, voice in enumerate(VOICES):
         sung = stacked[:, v][stacked[:, v] != REST]
         out["pitch_range"][voice] = [int(sung.min()), int(sung.max())] if sung.size else None
+    known = [len(c.fermatas) for cs in dataset.splits.values() for c in cs if c.fermatas is not None]
+    if known:
+        out["fermatas"] = {"known": len(known), "per_chorale": float(np.mean(known))}
     return out
