@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,11 +46,12 @@ def main():
     primers = [primer_grid(None, s) for s in seeds]
     keys = [parse_key(test[s % len(test)].key) for s in seeds]
     controls = Controls(voice_ranges=card["voice_ranges"])
-    plans = {"none": None, "key": [Plan(k) for k in keys],
-             "key, fermatas, length": [Plan(k, FERMATAS, STEPS) for k in keys]}
+    full = [Plan(k, FERMATAS, STEPS) for k in keys]
+    runs = {"none": (None, 1), "key": ([Plan(k) for k in keys], 1), "key, fermatas, length": (full, 1),
+            "key, fermatas, length, plan weight 2": (full, 2), "key, fermatas, length, plan weight 4": (full, 4)}
     result = {"model": args.model, "samples": args.count, "bars": 16}
-    for name, plan in plans.items():
-        grids, _ = generate(sampler, vocab, primers, STEPS, seeds, controls, plan)
+    for name, (plan, weight) in runs.items():
+        grids, _ = generate(sampler, vocab, primers, STEPS, seeds, replace(controls, plan_weight=weight), plan)
         result[name] = ending_stats(grids, keys)
         print(name, result[name], flush=True)
     with atomic_write(RESULTS) as f:
