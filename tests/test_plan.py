@@ -140,3 +140,17 @@ def test_plan_weight_interpolates_between_no_plan_and_the_plan():
     assert not np.array_equal(strong, with_plan) and np.isfinite(strong_ll).all()
     with pytest.raises(ChoraleError, match="plan weight"):
         Controls(plan_weight=-1)
+
+
+def test_a_model_of_another_plan_version_is_refused(tmp_path):
+    import json
+    import shutil
+
+    from chorale.io.files import bundled
+    from chorale.model.run import load_sampler
+
+    shutil.copytree(bundled("model"), tmp_path / "m")
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    (tmp_path / "m" / "card.json").write_text(json.dumps({**card, "plan": 99}))
+    with pytest.raises(ChoraleError, match="plan version 99"):
+        load_sampler(tmp_path / "m")
