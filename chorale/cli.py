@@ -232,8 +232,8 @@ def _parse_options(pairs):
 @click.option("--arch", help="wavenet, conv-gru, gru, lstm or reference (default: wavenet).")
 @click.option("--data", "data_path", help="Dataset folder or archive (default: the bundled dataset).")
 @click.option("--epochs", type=POSITIVE,
-              help="Maximum epochs; early stopping may end sooner (default: 8 for wavenet, 20 otherwise).")
-@click.option("--batch-size", type=POSITIVE, help="Windows per step (default: 32).")
+              help="Maximum epochs; early stopping may end sooner (default: 12 for wavenet, 20 otherwise).")
+@click.option("--batch-size", type=POSITIVE, help="Windows per step (default: 16 for wavenet, 32 otherwise).")
 @click.option("--learning-rate", type=LEARNING_RATE,
               help="Nadam's peak rate (default: 5e-3 with a cosine decay for wavenet, 1e-3 otherwise).")
 @click.option("--augment/--no-augment", default=None,

@@ -4,6 +4,7 @@ import pytest
 
 from chorale.data.loader import load
 from chorale.model.evaluate import score_chorales
+from chorale.model.plan import PLAN_VERSION
 from chorale.model.run import load_run
 from chorale.io.files import bundled
 from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
@@ -28,7 +29,9 @@ def test_bundled_model_scores_on_the_test_split_what_its_card_says():
     got = score_chorales(model, vocab, load()["test"], "bundled", "test")
     expected = card["metrics"]["test"]
     assert got["chorales"] == expected["chorales"]
-    for protocol in ("windowed", "whole"):
-        assert got[protocol]["nll"] == pytest.approx(expected[protocol]["nll"], abs=1e-4)
-        assert got[protocol]["accuracy"] == pytest.approx(expected[protocol]["accuracy"], abs=1e-4)
+    assert card["plan"] == PLAN_VERSION and "planned" in got  # scored with the plan unknown, and told
+    for scores, stored in ((got, expected), (got["planned"], expected["planned"])):
+        for protocol in ("windowed", "whole"):
+            assert scores[protocol]["nll"] == pytest.approx(stored[protocol]["nll"], abs=1e-4)
+            assert scores[protocol]["accuracy"] == pytest.approx(stored[protocol]["accuracy"], abs=1e-4)
     assert expected["windowed"]["nll"] < 0.6557  # the published reference model's test loss

@@ -10,8 +10,8 @@ from chorale import ChoraleError  # noqa: E402
 from chorale.data.loader import Chorale, load  # noqa: E402
 from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary  # noqa: E402
 from chorale.keys import best_key  # noqa: E402
-from chorale.model.plan import (COLUMNS, FINAL_HOLD, SIZES, Plan, chorale_plan, ending, hide,  # noqa: E402
-                                plan_rows, transpose_rows)
+from chorale.model.plan import (COLUMNS, FINAL_HOLD, HIDE, HIDE_ALL, SIZES, Plan, chorale_plan,  # noqa: E402
+                                ending, hide, plan_rows, transpose_rows)
 from chorale.model.train import TRANSPOSE, batches, chorale_plans, windows  # noqa: E402
 from chorale.sampling.sample import Controls, generate, plan_inputs, sample  # noqa: E402
 from chorale.sampling.stepper import Sampler  # noqa: E402
@@ -76,11 +76,12 @@ def test_the_key_moves_with_the_transposition():
 
 
 def test_hiding_drops_whole_columns_of_whole_windows():
-    rows = np.ones((2000, 5, 3), np.int32)
-    hidden = hide(rows, np.random.default_rng(0), 0.4)
-    per = hidden.min(axis=1) == hidden.max(axis=1)
-    assert per.all()
-    assert abs((hidden[:, 0] == 0).mean() - 0.4) < 0.03
+    rows = np.ones((4000, 5, 3), np.int32)
+    hidden = hide(rows, np.random.default_rng(0))
+    assert (hidden.min(axis=1) == hidden.max(axis=1)).all()  # a part is hidden in a whole window or not at all
+    nothing = (hidden[:, 0] == 0).all(axis=1).mean()
+    assert abs(nothing - (HIDE_ALL + (1 - HIDE_ALL) * HIDE**3)) < 0.03  # no plan: as often as a plan
+    assert abs((hidden[:, 0, 0] == 0).mean() - (HIDE_ALL + (1 - HIDE_ALL) * HIDE)) < 0.03
 
 
 def test_stepper_with_a_plan_equals_the_full_model():
@@ -121,3 +122,35 @@ def test_a_final_fermata_holds_the_final_chord():
     assert not (grids[1][steps - FINAL_HOLD:] == grids[1][steps - FINAL_HOLD]).all()  # no plan: no hold
     with pytest.raises(ChoraleError, match="plan is for 40 steps"):
         generate(sampler, VOCAB, [primer], steps, [1], Controls(), [Plan(length=40)])
+
+
+def test_plan_weight_interpolates_between_no_plan_and_the_plan():
+    """Weight 1 is the model with its plan, weight 0 the model without one (the same draws)."""
+    sampler = Sampler.from_model(randomized("wavenet", plan=True, seed=4))
+    forced = np.full((2, 160), UNSAMPLED)
+    forced[:, :4] = VOCAB.encode(np.array([[72, 67, 64, 48]]))
+    plans = [Plan((7, "major"), (15, 30), 40)] * 2
+    with_plan, ll = sample(sampler, VOCAB, forced, [1, 2], plans=plans)
+    np.testing.assert_array_equal(sample(sampler, VOCAB, forced, [1, 2], Controls(plan_weight=1.0), plans=plans)[0],
+                                  with_plan)
+    without, _ = sample(sampler, VOCAB, forced, [1, 2])
+    np.testing.assert_array_equal(sample(sampler, VOCAB, forced, [1, 2], Controls(plan_weight=0.0), plans=plans)[0],
+                                  without)
+    strong, strong_ll = sample(sampler, VOCAB, forced, [1, 2], Controls(plan_weight=4.0), plans=plans)
+    assert not np.array_equal(strong, with_plan) and np.isfinite(strong_ll).all()
+    with pytest.raises(ChoraleError, match="plan weight"):
+        Controls(plan_weight=-1)
+
+
+def test_a_model_of_another_plan_version_is_refused(tmp_path):
+    import json
+    import shutil
+
+    from chorale.io.files import bundled
+    from chorale.model.run import load_sampler
+
+    shutil.copytree(bundled("model"), tmp_path / "m")
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    (tmp_path / "m" / "card.json").write_text(json.dumps({**card, "plan": 99}))
+    with pytest.raises(ChoraleError, match="plan version 99"):
+        load_sampler(tmp_path / "m")

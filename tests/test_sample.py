@@ -21,15 +21,15 @@ SMALL = {
 
 
 def randomized(arch, seed=0, **options):
-    """A small model with Keras's initial weights, plus random biases and batch-norm
-    statistics, so that every weight the stepper reads matters."""
+    """A small model with Keras's initial weights, plus random biases, plan embeddings
+    (zeros at first) and batch-norm statistics, so that every weight the stepper reads matters."""
     keras.utils.set_random_seed(seed)
     model = build_chorale_model(arch, VOCAB, **{**SMALL[arch], **options})
     rng = np.random.default_rng(seed)
     for v in model.weights:
         if "variance" in v.path:
             v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
-        elif any(k in v.path for k in ("bias", "beta", "moving_mean")):
+        elif any(k in v.path for k in ("bias", "beta", "moving_mean", "/plan")):
             v.assign(rng.normal(0, 0.2, v.shape).astype("float32"))
     return model
 

@@ -93,8 +93,9 @@ class ChoraleEmbedding(layers.Layer):
         t = ops.arange(ops.shape(tokens)[1])
         position = self.voices(t % N_VOICES) + self.steps((t // N_VOICES) % STEPS_PER_BAR)
         x = self.tokens(tokens) + position[None]
-        for i, table in enumerate(self.plan_tables):
-            x = x + table(plan[..., i])
+        for i, table in enumerate(self.plan_tables):  # id 0, unknown, adds nothing: no plan = no input
+            ids = plan[..., i]
+            x = x + table(ids) * ops.expand_dims(ops.cast(ids > 0, x.dtype), -1)
         return x
 
     def compute_output_shape(self, input_shape):

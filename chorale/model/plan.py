@@ -32,7 +32,7 @@ FERMATA_EDGES = (0, 1, 4, 8, 16)  # lower edges of the steps-to-next-fermata buc
 END_EDGES = (0, 1, 4, 16, 32, 64, 128)  # lower edges of the steps-to-end buckets
 COLUMNS = ("key", "fermata", "end")
 SIZES = (1 + 12 * len(MODES), 1 + len(FERMATA_EDGES), 1 + len(END_EDGES))  # ids per column, 0 = unknown
-HIDE = 0.4  # training hides each part of each window's plan with this probability
+HIDE_ALL, HIDE = 0.5, 0.3  # training hides a window's whole plan, else each part, with these probabilities
 FINAL_HOLD = 8  # steps (a half note) the final chord is held when the plan ends on a fermata
 
 
@@ -89,11 +89,12 @@ def transpose_rows(rows: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return np.concatenate([moved[..., None], rows[..., 1:]], axis=-1).astype(rows.dtype)
 
 
-def hide(rows: np.ndarray, rng: np.random.Generator, rate: float = HIDE) -> np.ndarray:
-    """(windows, time, columns) rows with each column of each window hidden (0) with
-    probability `rate`: the model learns every part's absence, so a partial or empty plan
-    is in its training distribution."""
-    keep = rng.random((len(rows), 1, rows.shape[-1])) >= rate
+def hide(rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(windows, time, columns) rows with the whole plan of a window hidden (0) with
+    probability HIDE_ALL, and else each column with probability HIDE: the model learns
+    without any plan as much as a model without plan inputs, and every partial plan is in
+    its training distribution."""
+    keep = (rng.random((len(rows), 1, 1)) >= HIDE_ALL) & (rng.random((len(rows), 1, rows.shape[-1])) >= HIDE)
     return np.where(keep, rows, 0)
 
 

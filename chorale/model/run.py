@@ -94,6 +94,7 @@ def load_run(model_dir):
     card, vocab = read_card(model_dir)
     model = safe_load(model_dir / "model.keras")
     _check(model_dir, model, card, vocab)
+    _check_plan(model_dir, card)
     return model, card, vocab
 
 
@@ -129,4 +130,15 @@ def load_sampler(model_dir):
     if sampler.output_width() != vocab.size:  # the card was edited after sampler.npz was made
         raise ChoraleError(f"{model_dir}: the model predicts {sampler.output_width()} classes, "
                            f"its card says {vocab.size}")
+    _check_plan(model_dir, card)
     return sampler, card, vocab
+
+
+def _check_plan(model_dir, card) -> None:
+    """Plan ids mean what this chorale's plan_rows makes only for the same plan version."""
+    from chorale.model.plan import PLAN_VERSION
+
+    version = card.get("plan", 0)
+    if version not in (0, PLAN_VERSION):
+        raise ChoraleError(f"{model_dir}: the model reads plan version {version}; this chorale writes "
+                           f"version {PLAN_VERSION}: retrain it")

@@ -45,7 +45,7 @@ DEFAULT_ARCH = "wavenet"
 HYPERPARAMETERS = {
     "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False,
                       plan=False, window=WINDOW),
-    "wavenet": dict(epochs=8, batch_size=32, learning_rate=5e-3, schedule="cosine", augment=True,
+    "wavenet": dict(epochs=12, batch_size=16, learning_rate=5e-3, schedule="cosine", augment=True,
                     plan=True, window=WINDOW),
 }
 FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, plan=False,
@@ -321,7 +321,7 @@ def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, 
     its allowed shifts, in the epochs `transposed_epoch` picks) is drawn from (seed, epoch)
     alone, so a resumed run trains on exactly the batches it would have. With `plan` rows
     (windows, time, columns) the inputs are (tokens, plan rows): the key moves with the
-    transposition, and each part of each window's plan is hidden with probability plan.HIDE."""
+    transposition, and the plan, or parts of it, is hidden in some windows (plan.hide)."""
     for epoch in range(start, epochs):
         rng = np.random.default_rng([seed, epoch])
         hiding = np.random.default_rng([seed, epoch, 1])  # its own stream: the order and shifts stay as they were

@@ -30,6 +30,7 @@ class Controls:
     greedy: bool = False
     voice_ranges: np.ndarray | None = None  # (4, 2) pitch range per voice; None = any pitch
     voice_leading: bool = True  # redraw notes that complete parallel or hidden 5ths/8ves (see `sample`)
+    plan_weight: float = 1.0  # > 1 follows the plan more (guidance, see `sample`); 1 = the model as it is
 
     def __post_init__(self):
         if not 0 < self.temperature < float("inf"):  # NaN fails this too
@@ -38,6 +39,8 @@ class Controls:
             raise ChoraleError(f"top-k must be at least 1, got {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ChoraleError(f"top-p must be in (0, 1], got {self.top_p}")
+        if self.plan_weight < 0:
+            raise ChoraleError(f"plan weight must be >= 0, got {self.plan_weight}")
 
 
 def allowed_tokens(vocab: Vocabulary, voice_ranges) -> np.ndarray:
@@ -118,6 +121,9 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     (a model trained with plans runs with everything unknown when there is none). A plan
     whose last fermata falls in the final steps ends on a held chord
     (`chorale.model.plan.ending`): the unsampled tokens after that fermata repeat its chord.
+    With `controls.plan_weight` w != 1, notes are drawn from u + w * (c - u), c and u the
+    model's logits with and without the plan (classifier-free guidance: w > 1 follows the
+    plan more than the model alone would, at twice the cost per token).
 
     With `controls.voice_leading`, a sampled note that would complete a parallel fifth or
     octave with a voice already known in its chord (sampled before it, or given), or a
@@ -125,7 +131,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     number, from the distribution without such notes: exactly the model's distribution
     conditioned on no such fault, and the music is unchanged up to the first one. If that
     would leave only the rest, the note is kept.
-    Returns (tokens (batch, length), the model's mean log-likelihood per sampled token (batch,)).
+    Returns (tokens (batch, length), the model's mean log-likelihood per sampled token (batch,),
+    with the plan, without guidance).
     """
     forced = np.asarray(forced)
     batch, length = forced.shape
@@ -137,11 +144,18 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     sampler = model if isinstance(model, Sampler) else Sampler.from_model(model)
     rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
     stepper = sampler.stepper(batch)
+    # guidance: a second stepper without the plan, and logits pushed away from its own
+    guided = rows is not None and controls.plan_weight != 1
+    planless = sampler.stepper(batch) if guided else None
     tokens = forced.copy()
     loglik = np.zeros(batch)
     sampled = np.zeros(batch)
     for t in range(length - 1):
         logits = stepper(tokens[:, t], t, None if rows is None else rows[:, t])
+        drawn = logits
+        if guided:
+            without = planless(tokens[:, t], t)
+            drawn = without + controls.plan_weight * (logits - without)
         free = tokens[:, t + 1] == UNSAMPLED
         hold = free & ((t + 1) // N_VOICES >= held)  # the final chord, held: a copy, not a sample
         tokens[hold, t + 1] = tokens[hold, t + 1 - N_VOICES]
@@ -149,7 +163,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
         if free.any():
             voice = (t + 1) % N_VOICES
             chord_start = t + 1 - voice
-            probs = next_token_probs(logits, controls, allowed[voice])
+            probs = next_token_probs(drawn, controls, allowed[voice])
             # each sequence draws from its own generator for its own tokens: batching never changes the music
             u = np.array([rng.random() if f else 0.0 for rng, f in zip(rngs, free)])
             picks = inverse_cdf(probs, u)
@@ -162,7 +176,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
                     has_pitch = guarded[:, 1:].any(axis=1)  # token 0 is the rest: never force one
                     redraw, guarded = redraw[has_pitch], guarded[has_pitch]
                     u = np.array([rngs[i].random() for i in redraw])
-                    picks[redraw] = inverse_cdf(next_token_probs(logits[redraw], controls, guarded), u)
+                    picks[redraw] = inverse_cdf(next_token_probs(drawn[redraw], controls, guarded), u)
             tokens[free, t + 1] = picks[free]
             loglik[free] += log_softmax(logits)[free, picks[free]]
             sampled += free

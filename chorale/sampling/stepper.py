@@ -91,6 +91,7 @@ def _chorale_embedding(layer):
     p = {"tokens": _weights(layer.tokens)[0], "voices": _weights(layer.voices)[0], "steps": _weights(layer.steps)[0]}
     for i, table in enumerate(layer.plan_tables):
         p[f"plan{i}"] = _weights(table)[0]
+        p[f"plan{i}"][0] = 0  # id 0 (unknown) adds nothing, as in ChoraleEmbedding.call
     return "embedding", p
 
 
@@ -216,8 +217,9 @@ class _Embedding:
         x = self.tokens[tokens]
         if self.voices is not None:
             x = x + self.voices[t % N_VOICES] + self.steps[(t // N_VOICES) % STEPS_PER_BAR]
-        for i, table in enumerate(self.plan):  # plan None: every part unknown (id 0)
-            x = x + (table[0] if plan is None else table[plan[:, i]])
+        if plan is not None:  # None: every part unknown, which adds nothing (row 0 is zero)
+            for i, table in enumerate(self.plan):
+                x = x + table[plan[:, i]]
         return x
 
 
