@@ -89,3 +89,26 @@ def test_only_the_chief_writes_the_run_on_several_machines(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ChoraleError, match="TF_CONFIG"):
         is_chief()
+
+
+def test_a_one_epoch_run_draws_its_points():
+    from chorale.model.train import learning_curves
+
+    figure = learning_curves([{"epoch": 1, "loss": 1.2, "accuracy": 0.6, "val_loss": 1.1, "val_accuracy": 0.62}])
+    lines = [line for ax in figure.axes for line in ax.lines]
+    assert len(lines) == 4 and all(line.get_marker() == "o" for line in lines)
+
+
+def test_a_diverged_run_is_refused_not_saved(tmp_path):
+    import math
+
+    import pytest
+
+    from chorale import ChoraleError
+    from chorale.model.train import Checkpoint
+
+    checkpoint = Checkpoint(tmp_path, [], patience=3)
+    checkpoint.on_epoch_begin(0)
+    with pytest.raises(ChoraleError, match="training diverged in epoch 1"):
+        checkpoint.on_epoch_end(0, {"loss": math.nan, "accuracy": 0.1, "val_loss": math.nan, "val_accuracy": 0.1})
+    assert list(tmp_path.iterdir()) == []

@@ -353,6 +353,9 @@ class Checkpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}, "seconds": time.time() - self.t0}
+        if not (np.isfinite(row["loss"]) and np.isfinite(row["val_loss"])):  # nothing worth saving
+            raise ChoraleError(f"training diverged in epoch {epoch + 1} (loss {row['loss']:g}, validation loss "
+                               f"{row['val_loss']:g}); try a lower --learning-rate")
         if row["val_loss"] < min((h["val_loss"] for h in self.history), default=np.inf):
             _save(self.model, self.out / "model.keras")
         self.history.append(row)
@@ -395,19 +398,27 @@ def _write_history(path, history):
 
 
 def _plot(history, path):
+    figure = learning_curves(history)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100)
+
+
+def learning_curves(history):
+    """Loss and accuracy per epoch, train and validation: lines with a marker at every
+    epoch, so that a one-epoch run still shows its two points."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("loss", "accuracy")):
-        ax.plot(epochs, [h[metric] for h in history], label="train")
-        ax.plot(epochs, [h[f"val_{metric}"] for h in history], label="valid")
+    figure = Figure(figsize=(10, 4))
+    for ax, metric in zip(figure.subplots(1, 2), ("loss", "accuracy")):
+        ax.plot(epochs, [h[metric] for h in history], marker="o", label="train")
+        ax.plot(epochs, [h[f"val_{metric}"] for h in history], marker="o", label="valid")
         ax.set(xlabel="epoch", ylabel=metric, title=metric)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    figure.tight_layout()
+    return figure
