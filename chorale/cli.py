@@ -157,6 +157,9 @@ def _parse_options(pairs):
 @click.option("--augment/--no-augment", default=None,
               help="Transpose training windows by up to 3 semitones within each voice's range; the last "
               "quarter of the epochs trains on the real keys.")
+@click.option("--plan/--no-plan", default=None,
+              help="Train with plan inputs (key, fermatas, steps to the end; each sometimes hidden) so "
+              "sampling can be told them (default: on for wavenet, off otherwise).")
 @click.option("--seed", type=int, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
@@ -165,7 +168,7 @@ def _parse_options(pairs):
 @click.option("--force", is_flag=True, help="Replace an existing --out folder.")
 @click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
               help="mirrored: all local devices (or all workers when TF_CONFIG is set).")
-def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed, options, out, resume,
+def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, plan, seed, options, out, resume,
               force, distribute):
     """Train a chorale model; write model.keras, card.json, history.csv and training.png."""
     import time
@@ -176,7 +179,7 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed,
         raise ChoraleError("--resume needs --out, the run folder to continue")
     out = out or f"outputs/models/{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
     card = train(out, data=data_path, arch=arch, epochs=epochs, batch_size=batch_size,
-                 learning_rate=learning_rate, augment=augment, seed=seed,
+                 learning_rate=learning_rate, augment=augment, plan=plan, seed=seed,
                  options=_parse_options(options) or None, resume=resume, force=force, distribute=distribute)
     m = card["metrics"]
     click.echo(f"Saved {out}/model.keras ({card['architecture']}, {card['parameters']:,} parameters): "
