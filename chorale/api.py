@@ -73,7 +73,8 @@ class Model:
                  steps: int | None = None, primer=None, temperature: float = defaults.TEMPERATURE,
                  top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
                  range_guard: bool = True, voice_leading: bool = True, key: str | None = None,
-                 fermatas=None, plan: bool = True, data=None, title: str | None = None,
+                 fermatas=None, plan: bool = True, plan_weight: float = defaults.PLAN_WEIGHT, data=None,
+                 title: str | None = None,
                  progress=None) -> Chorale | list[Chorale]:
         """Write new chorales, one note at a time, following a plan of their form.
 
@@ -89,8 +90,9 @@ class Model:
         The plan (models trained with one): key, e.g. "D minor" (default: the primer's; with
         no primer, one of Bach's keys drawn by the seed); fermatas, bar numbers where a
         phrase ends (default: every second bar); the last chord always ends the piece,
-        held. plan=False writes without one. progress: called as progress(tokens done since
-        the last call, total tokens) while sampling.
+        held. plan_weight > 1 follows the plan more closely than the model alone would
+        (guidance; 1: the model as it is, at half the cost). plan=False writes without one.
+        progress: called as progress(tokens done since the last call, total tokens).
         """
         from chorale.form import fermata_steps, resolve_key
         from chorale.keys import key_name
@@ -102,7 +104,7 @@ class Model:
         length = _checked("steps", steps) if steps is not None else _checked("bars", bars, high=MAX_BARS) * STEPS_PER_BAR
         controls = Controls(temperature, top_k, top_p, greedy,
                             voice_ranges=self.card["voice_ranges"] if range_guard else None,
-                            voice_leading=voice_leading)
+                            voice_leading=voice_leading, plan_weight=plan_weight)
         seeds = [seed + i for i in range(n)]
         if primer is None:  # ours to shorten: a piece no longer than it is gets half of it
             cut = PRIMER_STEPS if PRIMER_STEPS < length else max(1, length // 2)
@@ -173,7 +175,7 @@ class Model:
                                if plan else "a key or fermatas need the plan (plan=True)")
         alone = np.zeros((len(line), N_VOICES), np.int32)
         alone[:, VOICES.index(voice)] = line
-        the_key = resolve_key(key, alone, seed)
+        the_key = resolve_key(key, alone, seed, ending=int(line[-1]))
         stops = (fermata_steps(fermatas, len(line)) if fermatas is not None
                  else tuple(sorted(set(marked) | {len(line) - 1})) if marked else None)
         result = harmonize(self.sampler, self.vocab, line, voice, self.card["voice_ranges"], candidates, seed,
@@ -307,8 +309,8 @@ def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
 # ---------------------------------------------------------------------------- train / evaluate
 def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = None,
           batch_size: int | None = None, learning_rate: float | None = None, augment: bool | None = None,
-          seed: int | None = None, options: dict | None = None, resume: bool = False, force: bool = False,
-          distribute: str | None = None, verbose=None) -> Model | None:
+          plan: bool | None = None, seed: int | None = None, options: dict | None = None, resume: bool = False,
+          force: bool = False, distribute: str | None = None, verbose=None) -> Model | None:
     """Train a chorale model into the run folder `out` (default: a new folder under
     outputs/models/) and return it, ready to generate. `model.card` holds the recipe and
     the metrics. None means the architecture's default (see `chorale train --help`).
@@ -322,7 +324,7 @@ def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = 
     seed = None if seed is None else _seed(seed)
     with run_lock(out):  # a second command writing this folder is refused at once
         card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
-                            learning_rate=learning_rate, augment=augment, seed=seed, options=options,
+                            learning_rate=learning_rate, augment=augment, plan=plan, seed=seed, options=options,
                             resume=resume, force=force, distribute=distribute, verbose=verbose)
     return None if card is None else Model(out)
 

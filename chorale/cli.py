@@ -18,8 +18,8 @@ import sys
 import click
 
 from chorale import ChoraleError, __version__, defaults
-from chorale.cli_types import (BARS, COUNT, DROPOUT, LEARNING_RATE, POSITIVE, SEED, STEPS, TEMPERATURE, TEMPO,
-                               PROBABILITY, Existing, Primer, default_output)
+from chorale.cli_types import (BARS, COUNT, DROPOUT, LEARNING_RATE, PLAN_WEIGHT, POSITIVE, PROBABILITY, SEED, STEPS,
+                               TEMPERATURE, TEMPO, Existing, Primer, default_output)
 from chorale.forecast import MODELS as FORECAST_MODELS
 
 
@@ -239,6 +239,9 @@ def _parse_options(pairs):
 @click.option("--augment/--no-augment", default=None,
               help="Transpose training windows by up to 3 semitones within each voice's range; the last "
               "quarter of the epochs trains on the real keys.")
+@click.option("--plan/--no-plan", default=None,
+              help="Train with plan inputs (key, fermatas, steps to the end; each sometimes hidden) so "
+              "sampling can be told them (default: on for wavenet, off otherwise).")
 @click.option("--seed", type=SEED, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
@@ -248,7 +251,7 @@ def _parse_options(pairs):
 @click.option("--force", is_flag=True, help="Replace an existing --out folder.")
 @click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
               help="mirrored: all local devices (or all workers when TF_CONFIG is set).")
-def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed, options, out, resume,
+def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, plan, seed, options, out, resume,
               force, distribute):
     """Train a chorale model; write model.keras, card.json, history.csv and training.png."""
     from chorale.api import train
@@ -256,8 +259,8 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, seed,
     if resume and not out:
         raise ChoraleError("--resume needs --out, the run folder to continue")
     model = train(out, data=data_path, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                  augment=augment, seed=seed, options=_parse_options(options) or None, resume=resume, force=force,
-                  distribute=distribute)
+                  augment=augment, plan=plan, seed=seed, options=_parse_options(options) or None, resume=resume,
+                  force=force, distribute=distribute)
     if model is None:
         click.echo("This worker is done; the chief worker writes the run folder.")
         return
@@ -438,6 +441,9 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 @click.option("--range-guard/--no-range-guard", default=True, show_default=True,
               help="Keep each voice inside the range it sings in the training data.")
 @voice_leading_option
+@click.option("--plan-weight", type=PLAN_WEIGHT, default=defaults.PLAN_WEIGHT, show_default=True,
+              help="How closely to follow the plan (key, fermatas, end): 1 is the model as it is, higher "
+              "keeps the key more firmly (and samples at twice the cost).")
 @click.option("--key", help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
               "with --primer none, one of Bach's keys drawn by the seed).")
 @click.option("--fermatas", metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
@@ -449,7 +455,8 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 @output_options(files=False)
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, top_p, greedy, range_guard,
-             voice_leading, key, fermatas, data_path, out, wav, png, musicxml, sheet, tempo, program, title, force):
+             voice_leading, plan_weight, key, fermatas, data_path, out, wav, png, musicxml, sheet, tempo, program,
+             title, force):
     """Write a new chorale, one note at a time, as a MIDI file.
 
     Example: chorale generate --seed 3 --out song.mid --wav song.wav --png song.png
@@ -466,7 +473,8 @@ def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, t
     with _progress("Sampling") as update:
         pieces = model.generate(seed, count=count, bars=bars, steps=length, primer=primer, temperature=temperature,
                                 top_k=top_k, top_p=top_p, greedy=greedy, range_guard=range_guard,
-                                voice_leading=voice_leading, key=key, fermatas=fermatas, data=data_path,
+                                voice_leading=voice_leading, plan_weight=plan_weight, key=key, fermatas=fermatas,
+                                data=data_path,
                                 progress=update)
     for piece, o in zip(pieces, outputs):
         _write(piece, o, title=title, tempo=tempo, program=program, force=force)

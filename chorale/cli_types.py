@@ -38,6 +38,7 @@ TEMPERATURE = FiniteFloat(0.01, 100)  # below 0.01 logits / T overflow; above 10
 PROBABILITY = FiniteFloat(0, 1, min_open=True)  # top-p
 DROPOUT = FiniteFloat(0, 1, max_open=True)
 TEMPO = FiniteFloat(10, 400)  # quarter notes per minute
+PLAN_WEIGHT = FiniteFloat(0, 10)  # guidance toward the plan; past 10 it overrides the model's voice leading
 LEARNING_RATE = FiniteFloat(0, 1, min_open=True)  # Nadam diverges long before 1
 
 

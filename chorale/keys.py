@@ -58,6 +58,13 @@ def key_name(tonic: int, mode: str) -> str:
     return f"{(MAJOR_NAMES if mode == 'major' else MINOR_NAMES)[tonic]} {mode}"
 
 
+def tonic_triad(tonic: int, mode: str) -> frozenset[int]:
+    """Pitch classes of the key's tonic chord: root, third and fifth. A minor key's final
+    chord may take the major third (the tierce de Picardie Bach often ends with)."""
+    thirds = (4,) if mode == "major" else (3, 4)
+    return frozenset((tonic + i) % 12 for i in (0, *thirds, 7))
+
+
 def signature(tonic: int, mode: str) -> int:
     """Sharps (+) or flats (-) of the key signature, -5..6; relative keys share one."""
     major_tonic = tonic if mode == "major" else (tonic + 3) % 12
@@ -76,16 +83,20 @@ def pitch_class_counts(grid) -> np.ndarray:
     return np.bincount(grid[grid != REST] % 12, minlength=12).astype(float)
 
 
-def best_key(grid) -> tuple[int, str, float] | None:
+def best_key(grid, ending: int | None = None) -> tuple[int, str, float] | None:
     """(tonic, mode, correlation) of the key profile that best fits the grid's pitch-class
     counts (music21's `analyze("key")`, tonic, mode and correlationCoefficient); None when
-    nothing is sung."""
+    nothing is sung. With `ending`, the pitch class a melody ends on, only keys whose tonic
+    chord holds it count: a chorale melody ends on its tonic triad."""
     counts = pitch_class_counts(grid)
     if not counts.any():
         return None
     centred = counts - counts.mean()
     denominator = np.sqrt((_CENTRED**2).sum(axis=1) * (centred**2).sum())
     correlations = np.divide(_CENTRED @ centred, denominator, out=np.zeros(24), where=denominator > 0)
+    if ending is not None:
+        fits = np.array([ending % 12 in tonic_triad(k % 12, MODES[k // 12]) for k in range(24)])
+        correlations = np.where(fits, correlations, -np.inf)
     best = int(np.argmax(correlations))
     return best % 12, MODES[best // 12], float(correlations[best])
 

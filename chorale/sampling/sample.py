@@ -108,6 +108,35 @@ def plan_inputs(sampler: Sampler, plans, steps: int, batch: int) -> tuple[np.nda
     return np.stack(rows), held
 
 
+PHRASE_BASS = {"major": (0, 7, 9, 4), "minor": (0, 7, 3, 10)}  # above the tonic: the tonic and dominant
+# of the key and of its relative, where Bach's phrases end (97% of his fermata basses, reference.md)
+
+
+def cadences(vocab: Vocabulary, plans, batch: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a planned piece's cadences allow: (final (batch, 4, vocab) the notes each voice
+    may sing in the final chord: the tonic triad, the bass on the tonic itself, as Bach
+    closes nearly every chorale; phrase (batch, vocab) the bass notes under the other
+    fermatas: PHRASE_BASS; at (batch, steps) which steps are such fermatas). Everything is
+    allowed where the key is unknown."""
+    from chorale.keys import tonic_triad
+
+    final = np.ones((batch, N_VOICES, vocab.size), bool)
+    phrase = np.ones((batch, vocab.size), bool)
+    at = np.zeros((batch, steps), bool)
+    pitch_classes = (np.arange(vocab.size) + vocab.low - 1) % 12  # token -> pitch class (token 0: a rest)
+    for i, plan in enumerate(plans or ()):
+        if plan is None or plan.key is None:
+            continue
+        tonic, mode = plan.key
+        final[i, :N_VOICES - 1] = np.isin(pitch_classes, list(tonic_triad(tonic, mode)))
+        final[i, N_VOICES - 1] = pitch_classes == tonic
+        final[i, :, 0] = False  # every voice sings the final chord
+        phrase[i] = np.isin(pitch_classes, [(tonic + d) % 12 for d in PHRASE_BASS[mode]])
+        phrase[i, 0] = False
+        at[i, [f for f in plan.fermatas or () if f < steps]] = True
+    return final, phrase, at
+
+
 def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Controls = Controls(),
            progress=None, plans=None):
     """Sample token sequences, one token at a time, from a Sampler or a Keras chorale model.
@@ -120,7 +149,9 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     plans: None, or one `Plan` (or None) per sequence, read by the model at every step
     (a model trained with plans runs with everything unknown when there is none). A plan
     whose last fermata falls in the final steps ends on a held chord
-    (`chorale.model.plan.ending`): the unsampled tokens after that fermata repeat its chord.
+    (`chorale.model.plan.ending`): the unsampled tokens after that fermata repeat its chord,
+    and that final chord is drawn from the key's tonic triad over the tonic; the bass under
+    the other fermatas closes on the tonic or dominant of the key or its relative (`cadences`).
     With `controls.plan_weight` w != 1, notes are drawn from u + w * (c - u), c and u the
     model's logits with and without the plan (classifier-free guidance: w > 1 follows the
     plan more than the model alone would, at twice the cost per token).
@@ -143,6 +174,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     everything = np.arange(vocab.size)[None]
     sampler = model if isinstance(model, Sampler) else Sampler.from_model(model)
     rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
+    final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
     stepper = sampler.stepper(batch)
     # guidance: a second stepper without the plan, and logits pushed away from its own
     guided = rows is not None and controls.plan_weight != 1
@@ -163,7 +195,18 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
         if free.any():
             voice = (t + 1) % N_VOICES
             chord_start = t + 1 - voice
-            probs = next_token_probs(drawn, controls, allowed[voice])
+            step = (t + 1) // N_VOICES
+            choices = np.repeat(allowed[voice][None], batch, axis=0)
+            narrow = np.repeat(np.ones_like(allowed[voice])[None], batch, axis=0)
+            final = step == held - 1  # the final chord, which is then held
+            narrow[final] = final_chord[final, voice]
+            if voice == N_VOICES - 1:  # the bass under a phrase's last chord
+                ending = phrase_end[:, step] & ~final
+                narrow[ending] = phrase_bass[ending]
+            narrowed = choices & narrow
+            possible = narrowed[:, 1:].any(axis=1)  # a voice whose range misses them keeps its notes
+            choices = np.where(possible[:, None], narrowed, choices)
+            probs = next_token_probs(drawn, controls, choices)
             # each sequence draws from its own generator for its own tokens: batching never changes the music
             u = np.array([rng.random() if f else 0.0 for rng, f in zip(rngs, free)])
             picks = inverse_cdf(probs, u)
@@ -172,7 +215,12 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
                 current = tokens[:, chord_start: chord_start + N_VOICES]
                 redraw = np.flatnonzero(free & forbidden_tokens(previous, current, voice, picks[:, None])[:, 0])
                 if redraw.size:
-                    guarded = allowed[voice] & ~forbidden_tokens(previous[redraw], current[redraw], voice, everything)
+                    fault = forbidden_tokens(previous[redraw], current[redraw], voice, everything)
+                    guarded = choices[redraw] & ~fault
+                    # the voice leading outranks the final chord: a cadence note that would make
+                    # parallels gives way to another of the voice's notes
+                    stuck = ~guarded[:, 1:].any(axis=1)
+                    guarded[stuck] = allowed[voice] & ~fault[stuck]
                     has_pitch = guarded[:, 1:].any(axis=1)  # token 0 is the rest: never force one
                     redraw, guarded = redraw[has_pitch], guarded[has_pitch]
                     u = np.array([rngs[i].random() for i in redraw])
@@ -190,7 +238,8 @@ PRIMER_STEPS = 2 * STEPS_PER_BAR  # the default primer: the opening two bars of 
 
 
 def primer_grid(spec: str | None, seed: int, data=None) -> tuple[np.ndarray, str | None]:
-    """(the (steps, 4) opening to continue, the key its chorale is written in if known).
+    """(the (steps, 4) opening to continue, the key of the whole chorale it opens, if known:
+    the one its notes fit best, as the model was trained).
 
     None: the opening two bars of the held-out (test) chorale the seed picks, so different
     seeds start from different music. "test:3" (or "valid:0", ...): that chorale's opening
@@ -207,7 +256,11 @@ def primer_grid(spec: str | None, seed: int, data=None) -> tuple[np.ndarray, str
         i = seed % len(chorales) if spec is None else int(index)
         if i >= len(chorales):
             raise ChoraleError(f"no primer '{spec}': the {split} split has chorales 0..{len(chorales) - 1}")
-        return chorales[i].notes[:PRIMER_STEPS], chorales[i].key
+        from chorale.keys import key_name
+        from chorale.model.plan import chorale_plan
+
+        key = chorale_plan(chorales[i]).key
+        return chorales[i].notes[:PRIMER_STEPS], key_name(*key) if key else None
     from chorale.io.midi import read_grid
 
     return read_grid(spec), None
