@@ -111,3 +111,17 @@ def test_cli_says_the_key(tmp_path):
     result = CliRunner().invoke(cli, ["generate", "--seed", "2", "--primer", "none", "--key", "E minor",
                                       "--bars", "4", "--out", str(tmp_path / "e.mid")])
     assert result.exit_code == 0 and "in E minor" in result.output, result.output
+
+
+def test_planned_cadences_close_on_the_tonic(model):
+    """Without the voice-leading guard (which may overrule them) the final chord is the
+    tonic triad over the tonic, and phrase-end basses close on the key's or its relative's
+    tonic or dominant."""
+    from chorale.keys import tonic_triad
+    from chorale.sampling.sample import PHRASE_BASS
+
+    for seed in range(4):
+        piece = model.generate(seed=seed, bars=4, primer="none", key="E minor", voice_leading=False)
+        final = piece.grid[-1]
+        assert final[3] % 12 == 4 and {p % 12 for p in final} <= tonic_triad(4, "minor")
+        assert piece.grid[28, 3] % 12 in {(4 + d) % 12 for d in PHRASE_BASS["minor"]}
