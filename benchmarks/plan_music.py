@@ -43,7 +43,7 @@ def main():
     sampler, card, vocab = load_sampler(args.model)
     test = load()["test"]
     seeds = list(range(args.count))
-    primers = [primer_grid(None, s)[0] for s in seeds]
+    primers = [primer_grid(None, s) for s in seeds]
     keys = [parse_key(test[s % len(test)].key) for s in seeds]
     controls = Controls(voice_ranges=card["voice_ranges"])
     full = [Plan(k, FERMATAS, STEPS) for k in keys]

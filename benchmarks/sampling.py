@@ -54,7 +54,7 @@ def main():
     args = parser.parse_args()
     model, card, vocab = load_run(args.model)
     sampler = Sampler.from_model(model)
-    primer = primer_grid("test:0", 0)[0][:8]  # two beats of a real opening
+    primer = primer_grid("test:0", 0)[:8]  # two beats of a real opening
     controls = Controls(voice_ranges=card["voice_ranges"])
 
     def incremental(steps, count=1):

@@ -108,21 +108,23 @@ class Model:
         seeds = [seed + i for i in range(n)]
         if primer is None:  # ours to shorten: a piece no longer than it is gets half of it
             cut = PRIMER_STEPS if PRIMER_STEPS < length else max(1, length // 2)
-            openings = [(grid[:cut], written) for grid, written in (primer_grid(None, s, data) for s in seeds)]
-        elif isinstance(primer, (Chorale, np.ndarray, list)):
-            grid = primer.grid if isinstance(primer, Chorale) else check_grid(primer)
-            openings = [(grid, primer.key if isinstance(primer, Chorale) and primer.known_key else None)] * n
+            openings = [primer_grid(None, s, data)[:cut] for s in seeds]
+        elif isinstance(primer, Chorale):
+            openings = [primer.grid] * n
+            key = key if key is not None or not primer.known_key else primer.key
+        elif isinstance(primer, (np.ndarray, list)):
+            openings = [check_grid(primer)] * n
         else:
             openings = [primer_grid(str(primer), s, data) for s in seeds]
         planned = plan and bool(self.sampler.plan_columns)
         if not planned and (key is not None or fermatas is not None):
             raise ChoraleError("a key or fermatas need a model trained with a plan (this one has none)"
                                if plan else "a key or fermatas need the plan (plan=True)")
-        keys = [resolve_key(key, grid, s, written) for (grid, written), s in zip(openings, seeds)]
+        keys = [resolve_key(key, grid, s) for grid, s in zip(openings, seeds)]  # the primer's own key
         stops = fermata_steps(fermatas, length)
         plans = [Plan(k, stops, length) for k in keys] if planned else None
         start = time.perf_counter()
-        grids, logliks = generate(self.sampler, self.vocab, [grid for grid, _ in openings], length, seeds,
+        grids, logliks = generate(self.sampler, self.vocab, openings, length, seeds,
                                   controls, plans, progress=_reporting(progress, length * N_VOICES - 1))
         seconds = (time.perf_counter() - start) / n
         pieces = []

@@ -20,16 +20,13 @@ FERMATA_STEP = 12  # where in its bar a phrase's last chord starts: beat 4, the 
 # the bundled data (most chorales open with a one-beat pickup, so their bar lines fall on beat 2 of ours)
 
 
-def resolve_key(key: str | None, primer: np.ndarray, seed: int, primer_key: str | None = None,
-                ending: int | None = None) -> tuple[int, str]:
-    """The piece's key: `key` when given; else the primer's (its chorale's written key when
-    known, else estimated from its notes; for a whole melody, `ending` is its last pitch,
-    which the key's tonic chord must hold); else, with nothing to go by, one of the keys
-    Bach used, drawn by the seed as often as he used it."""
+def resolve_key(key: str | None, primer: np.ndarray, seed: int, ending: int | None = None) -> tuple[int, str]:
+    """The piece's key: `key` when given; else the one the primer's notes fit best (for a
+    whole melody, `ending` is its last pitch, which the key's tonic chord must hold); else,
+    with nothing to go by, one of the keys Bach used, drawn by the seed as often as he used
+    it."""
     if key is not None:
         return parse_key(key)
-    if primer_key is not None:
-        return parse_key(primer_key)
     found = best_key(primer, ending)
     if found is not None:
         return found[:2]

@@ -115,13 +115,16 @@ def parallels(grid) -> int:
 
 
 def guarded_faults(grid) -> int:
-    """What the guard prevents: parallel 5ths/8ves, and hidden ones between soprano and bass."""
+    """What the guard prevents: parallel 5ths/8ves, hidden ones between soprano and bass,
+    and crossed voices."""
     motion = music._motion(grid)
-    return parallels(grid) + motion["hidden_fifths"] + motion["hidden_octaves"]
+    return (parallels(grid) + motion["hidden_fifths"] + motion["hidden_octaves"]
+            + music._chord_faults(grid)["crossings"])
 
 
 class Scripted(Sampler):
-    """A stand-in model that puts almost all its probability on the next token of `script`."""
+    """A stand-in model that puts almost all its probability on the next token of `script`,
+    and next to none on a rest it does not script (a redrawn note is a pitch)."""
 
     def __init__(self, script):
         super().__init__([])
@@ -130,6 +133,7 @@ class Scripted(Sampler):
     def stepper(self, batch=1):
         def step(tokens, t, plan=None):
             logits = np.zeros((batch, VOCAB.size), np.float32)
+            logits[:, 0] = -30.0
             logits[:, self.script[t + 1]] = 30.0
             return logits
         return step
@@ -171,7 +175,9 @@ def test_guard_refuses_a_planted_hidden_octave_from_either_outer_voice(given):
     assert motion["hidden_octaves"] == len(HIDDEN) // 2 and parallels(HIDDEN) == 0
     unguarded, _ = sample(model, VOCAB, forced, seeds=[0], controls=Controls(voice_leading=False))
     np.testing.assert_array_equal(VOCAB.decode(unguarded[0]), HIDDEN)
-    guarded, _ = sample(model, VOCAB, forced, seeds=[0])
+    # ranges keep a redrawn outer voice outside the inner ones, so that nothing else must move
+    ranges = np.array([[65, 81], [36, 81], [36, 81], [36, 50]])
+    guarded, _ = sample(model, VOCAB, forced, seeds=[0], controls=Controls(voice_ranges=ranges))
     grid = VOCAB.decode(guarded[0])
     assert guarded_faults(grid) == 0
     changed = 0 if given == 3 else 3  # the outer voice that is sampled last in its chord, or not given
@@ -206,3 +212,19 @@ def test_guard_changes_nothing_before_the_first_parallel_and_leaves_none():
     # the reported log-likelihood is the model's, not the guarded distribution's
     chosen = np.take_along_axis(log_softmax(np.asarray(model.predict(on, verbose=0))[:, :-1]), on[:, 1:, None], -1)
     np.testing.assert_allclose(loglik, chosen[:, 3:, 0].mean(axis=1), atol=1e-4)
+
+
+def test_guard_refuses_a_crossing():
+    """The alto would sing above the soprano: it is drawn again, below it."""
+    crossed = np.array([[67, 62, 55, 43], [67, 71, 55, 43]] * 4)
+    forced = np.full((1, crossed.size), -1)
+    forced[:, :4] = VOCAB.encode(crossed[:1])
+    unguarded, _ = sample(Scripted(VOCAB.encode(crossed)), VOCAB, forced, seeds=[0],
+                          controls=Controls(voice_leading=False))
+    assert music._chord_faults(VOCAB.decode(unguarded[0]))["crossings"] > 0
+    ranges = np.array([[60, 79], [55, 74], [48, 69], [36, 62]])  # room below each voice for the next
+    guarded, _ = sample(Scripted(VOCAB.encode(crossed)), VOCAB, np.repeat(forced, 3, axis=0), seeds=range(3),
+                        controls=Controls(voice_ranges=ranges))
+    for row in guarded:
+        grid = VOCAB.decode(row)
+        assert music._chord_faults(grid)["crossings"] == 0 and (grid[1::2, 1] <= 67).all()

@@ -1,4 +1,5 @@
-"""The voice-leading guard: which notes would complete a parallel or hidden fifth or octave.
+"""The voice-leading guard: which notes would complete a parallel or hidden fifth or octave,
+or cross a voice.
 
 The sampler asks it for each sampled note (see `chorale.sampling.sample.sample`); it counts
 exactly what `chorale.music` counts, so a guarded sample has none of these faults.
@@ -19,14 +20,24 @@ def forbidden_tokens(previous: np.ndarray, current: np.ndarray, voice: int, cand
     """(batch, n) whether `voice` singing each of `candidates` ((batch or 1, n) tokens) would
     complete, as `chorale.music` counts them, a parallel fifth or octave with another voice
     whose token in the chord being written is already known, or a hidden one between the
-    soprano and the bass.
+    soprano and the bass, or cross a voice already known in that chord.
 
     previous, current: (batch, 4) tokens of the last chord and of the chord being written
     (-1: not decided yet). Tokens differ by the same semitones as their pitches. Comparing
     with the previous step is exactly music.py's comparison with the previous chord change:
     a pair that moves changes the chord, and the chord it leaves is the previous step.
     """
-    return _parallel(previous, current, voice, candidates) | _hidden(previous, current, voice, candidates)
+    return (_parallel(previous, current, voice, candidates) | _hidden(previous, current, voice, candidates)
+            | _crossing(current, voice, candidates))
+
+
+def _crossing(current, voice, candidates):
+    """The note would sound above a higher voice, or below a lower one, already known in
+    its chord: a crossed chord, as `chorale.music` counts them."""
+    sung = current > REST
+    above = np.where(sung[:, :voice], current[:, :voice], np.iinfo(current.dtype).max).min(axis=1, initial=np.iinfo(current.dtype).max)
+    below = np.where(sung[:, voice + 1:], current[:, voice + 1:], -1).max(axis=1, initial=-1)
+    return (candidates > REST) & ((candidates > above[:, None]) | (candidates < below[:, None]))
 
 
 def _parallel(previous, current, voice, candidates):

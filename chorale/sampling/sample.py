@@ -237,9 +237,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
 PRIMER_STEPS = 2 * STEPS_PER_BAR  # the default primer: the opening two bars of a held-out chorale
 
 
-def primer_grid(spec: str | None, seed: int, data=None) -> tuple[np.ndarray, str | None]:
-    """(the (steps, 4) opening to continue, the key of the whole chorale it opens, if known:
-    the one its notes fit best, as the model was trained).
+def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
+    """The (steps, 4) opening to continue.
 
     None: the opening two bars of the held-out (test) chorale the seed picks, so different
     seeds start from different music. "test:3" (or "valid:0", ...): that chorale's opening
@@ -249,21 +248,17 @@ def primer_grid(spec: str | None, seed: int, data=None) -> tuple[np.ndarray, str
     from chorale.data.loader import SPLITS, load
 
     if spec is not None and spec.lower() == "none":
-        return np.zeros((1, N_VOICES), dtype=np.int32), None
+        return np.zeros((1, N_VOICES), dtype=np.int32)
     split, _, index = (spec or "test:").partition(":")
     if spec is None or (split in SPLITS and index.isdigit()):
         chorales = load(data)[split]
         i = seed % len(chorales) if spec is None else int(index)
         if i >= len(chorales):
             raise ChoraleError(f"no primer '{spec}': the {split} split has chorales 0..{len(chorales) - 1}")
-        from chorale.keys import key_name
-        from chorale.model.plan import chorale_plan
-
-        key = chorale_plan(chorales[i]).key
-        return chorales[i].notes[:PRIMER_STEPS], key_name(*key) if key else None
+        return chorales[i].notes[:PRIMER_STEPS]
     from chorale.io.midi import read_grid
 
-    return read_grid(spec), None
+    return read_grid(spec)
 
 
 def generate(model, vocab: Vocabulary, primers: list[np.ndarray], steps: int, seeds, controls: Controls,
