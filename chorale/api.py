@@ -85,7 +85,7 @@ class Model:
         a file path, a Chorale or a (steps, 4) array. temperature, top_k, top_p, greedy:
         how each note is drawn. range_guard keeps each voice in its training range;
         voice_leading redraws notes that would complete parallel fifths or octaves (or
-        hidden ones between soprano and bass).
+        hidden ones between soprano and bass) or cross two voices.
 
         The plan (models trained with one): key, e.g. "D minor" (default: the primer's; with
         no primer, one of Bach's keys drawn by the seed); fermatas, bar numbers where a

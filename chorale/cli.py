@@ -388,8 +388,8 @@ temperature_option = click.option("--temperature", type=TEMPERATURE, default=def
                                   help="Below 1: safer, more repetitive; above 1: more adventurous.")
 voice_leading_option = click.option(
     "--voice-leading/--no-voice-leading", default=True, show_default=True,
-    help="Never write parallel fifths or octaves, nor hidden ones between soprano and bass: a note "
-    "that would complete one is drawn again from the model's other notes.")
+    help="Never write parallel fifths or octaves, hidden ones between soprano and bass, or crossed "
+    "voices: a note that would make one is drawn again from the model's other notes.")
 
 
 def _numbered(path, i: int, count: int):
