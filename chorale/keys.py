@@ -58,10 +58,10 @@ def key_name(tonic: int, mode: str) -> str:
     return f"{(MAJOR_NAMES if mode == 'major' else MINOR_NAMES)[tonic]} {mode}"
 
 
-def tonic_triad(tonic: int, mode: str) -> frozenset[int]:
-    """Pitch classes of the key's tonic chord: root, third and fifth. A minor key's final
+def tonic_triad(tonic: int, mode: str, final: bool = False) -> frozenset[int]:
+    """Pitch classes of the key's tonic chord: root, third and fifth. A minor key's `final`
     chord may take the major third (the tierce de Picardie Bach often ends with)."""
-    thirds = (4,) if mode == "major" else (3, 4)
+    thirds = (4,) if mode == "major" else (3, 4) if final else (3,)
     return frozenset((tonic + i) % 12 for i in (0, *thirds, 7))
 
 

@@ -124,3 +124,12 @@ def test_planned_cadences_close_on_the_tonic(model):
         final = piece.grid[-1]
         assert final[3] % 12 == 4 and {p % 12 for p in final} <= tonic_triad(4, "minor")
         assert piece.grid[28, 3] % 12 in {(4 + d) % 12 for d in PHRASE_BASS["minor"]}
+
+
+def test_a_piece_begun_from_nothing_opens_on_its_tonic_chord(model):
+    from chorale.keys import tonic_triad
+
+    for seed in range(3):
+        piece = model.generate(seed=seed, bars=2, primer="none", key="D minor", voice_leading=False)
+        first = piece.grid[1]  # step 0 is the rest chord `--primer none` starts from
+        assert first[3] % 12 == 2 and {p % 12 for p in first} <= tonic_triad(2, "minor")  # F, not F#

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import N_VOICES, STEPS_PER_BAR, UNSAMPLED, Vocabulary
+from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, UNSAMPLED, Vocabulary
 from chorale.model.plan import Plan, ending, plan_rows
 from chorale.sampling.guard import forbidden_tokens
 from chorale.sampling.stepper import Sampler
@@ -112,14 +112,16 @@ PHRASE_BASS = {"major": (0, 7, 9, 4), "minor": (0, 7, 3, 10)}  # above the tonic
 # of the key and of its relative, where Bach's phrases end (97% of his fermata basses, reference.md)
 
 
-def cadences(vocab: Vocabulary, plans, batch: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What a planned piece's cadences allow: (final (batch, 4, vocab) the notes each voice
-    may sing in the final chord: the tonic triad, the bass on the tonic itself, as Bach
-    closes nearly every chorale; phrase (batch, vocab) the bass notes under the other
-    fermatas: PHRASE_BASS; at (batch, steps) which steps are such fermatas). Everything is
-    allowed where the key is unknown."""
+def cadences(vocab: Vocabulary, plans, batch: int, steps: int):
+    """What a planned piece's cadences allow: (first, final (batch, 4, vocab) the notes each
+    voice may sing in the opening and the final chord: the tonic triad (the last one may
+    end major in a minor key), the bass on the tonic itself, as Bach opens and closes nearly
+    every chorale; phrase (batch, vocab) the bass notes under the other fermatas:
+    PHRASE_BASS; at (batch, steps) which steps are such fermatas). Everything is allowed
+    where the key is unknown."""
     from chorale.keys import tonic_triad
 
+    first = np.ones((batch, N_VOICES, vocab.size), bool)
     final = np.ones((batch, N_VOICES, vocab.size), bool)
     phrase = np.ones((batch, vocab.size), bool)
     at = np.zeros((batch, steps), bool)
@@ -128,13 +130,27 @@ def cadences(vocab: Vocabulary, plans, batch: int, steps: int) -> tuple[np.ndarr
         if plan is None or plan.key is None:
             continue
         tonic, mode = plan.key
-        final[i, :N_VOICES - 1] = np.isin(pitch_classes, list(tonic_triad(tonic, mode)))
-        final[i, N_VOICES - 1] = pitch_classes == tonic
-        final[i, :, 0] = False  # every voice sings the final chord
+        for chord, last in ((first, False), (final, True)):
+            chord[i, :N_VOICES - 1] = np.isin(pitch_classes, list(tonic_triad(tonic, mode, last)))
+            chord[i, N_VOICES - 1] = pitch_classes == tonic
+            chord[i, :, 0] = False  # every voice sings it
         phrase[i] = np.isin(pitch_classes, [(tonic + d) % 12 for d in PHRASE_BASS[mode]])
         phrase[i, 0] = False
         at[i, [f for f in plan.fermatas or () if f < steps]] = True
-    return final, phrase, at
+    return first, final, phrase, at
+
+
+def first_chord(forced: np.ndarray) -> np.ndarray:
+    """(batch,) the step of each sequence's first chord when nothing but rests comes before it
+    and all of it is to be written (a piece begun from nothing), else -1. A planned piece
+    opens, as it closes, on its tonic chord: the chorales begin there."""
+    chords = np.asarray(forced).reshape(len(forced), -1, N_VOICES)
+    opening = np.full(len(forced), -1)
+    for i, steps in enumerate(chords):
+        sung = np.flatnonzero((steps != REST).any(axis=1))
+        if sung.size and (steps[sung[0]] == UNSAMPLED).all() and (steps[:sung[0]] == REST).all():
+            opening[i] = sung[0]
+    return opening
 
 
 def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Controls = Controls(),
@@ -150,8 +166,9 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     (a model trained with plans runs with everything unknown when there is none). A plan
     whose last fermata falls in the final steps ends on a held chord
     (`chorale.model.plan.ending`): the unsampled tokens after that fermata repeat its chord,
-    and that final chord is drawn from the key's tonic triad over the tonic; the bass under
-    the other fermatas closes on the tonic or dominant of the key or its relative (`cadences`).
+    and that final chord is drawn from the key's tonic triad over the tonic (so is the first
+    chord of a piece begun from nothing, `first_chord`); the bass under the other fermatas
+    closes on the tonic or dominant of the key or its relative (`cadences`).
     With `controls.plan_weight` w != 1, notes are drawn from u + w * (c - u), c and u the
     model's logits with and without the plan (classifier-free guidance: w > 1 follows the
     plan more than the model alone would, at twice the cost per token).
@@ -174,7 +191,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     everything = np.arange(vocab.size)[None]
     sampler = model if isinstance(model, Sampler) else Sampler.from_model(model)
     rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
-    final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
+    first_chord_notes, final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
+    opening = first_chord(forced)
     stepper = sampler.stepper(batch)
     # guidance: a second stepper without the plan, and logits pushed away from its own
     guided = rows is not None and controls.plan_weight != 1
@@ -200,8 +218,10 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
             narrow = np.repeat(np.ones_like(allowed[voice])[None], batch, axis=0)
             final = step == held - 1  # the final chord, which is then held
             narrow[final] = final_chord[final, voice]
+            begins = step == opening
+            narrow[begins] = first_chord_notes[begins, voice]
             if voice == N_VOICES - 1:  # the bass under a phrase's last chord
-                ending = phrase_end[:, step] & ~final
+                ending = phrase_end[:, step] & ~final & ~begins
                 narrow[ending] = phrase_bass[ending]
             narrowed = choices & narrow
             possible = narrowed[:, 1:].any(axis=1)  # a voice whose range misses them keeps its notes
