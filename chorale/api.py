@@ -318,12 +318,15 @@ def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = 
     the metrics. None means the architecture's default (see `chorale train --help`).
     On several machines (TF_CONFIG), workers other than the chief return None."""
     from chorale.io.files import run_lock
-    from chorale.model.train import train as run_training
+    from chorale.model.run import check_run_folder
 
     if resume and out is None:
         raise ChoraleError("resume needs the run folder to continue (out=...)")
     out = Path(out) if out is not None else Path(defaults.RUNS) / f"{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
     seed = None if seed is None else _seed(seed)
+    check_run_folder(out, resume, force)  # before TensorFlow loads: a wrong folder is said at once
+    from chorale.model.train import train as run_training
+
     with run_lock(out):  # a second command writing this folder is refused at once
         card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
                             learning_rate=learning_rate, augment=augment, plan=plan, seed=seed, options=options,

@@ -112,3 +112,18 @@ def test_a_diverged_run_is_refused_not_saved(tmp_path):
     with pytest.raises(ChoraleError, match="training diverged in epoch 1"):
         checkpoint.on_epoch_end(0, {"loss": math.nan, "accuracy": 0.1, "val_loss": math.nan, "val_accuracy": 0.1})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_existing_run_folder_is_said_before_tensorflow_loads(tmp_path):
+    (tmp_path / "run").mkdir()
+    done = python("import sys; from click.testing import CliRunner; from chorale.cli import cli; "
+                  f"r = CliRunner().invoke(cli, ['train', '--out', {str(tmp_path / 'run')!r}]); "
+                  "print(r.exit_code, 'tensorflow' in sys.modules)")
+    assert done.stdout.split() == ["1", "False"], done.stdout + done.stderr
+
+
+def test_a_cell_of_thousands_of_digits_is_a_one_line_error(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text("note0,note1,note2,note3\n" + ",".join(["9" * 5000] * 4) + "\n")
+    result = CliRunner().invoke(cli, ["render", str(path), "--midi", str(tmp_path / "big.mid")])
+    assert result.exit_code == 1 and "is not a MIDI note" in result.output and "a bug in chorale" not in result.output

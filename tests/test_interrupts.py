@@ -67,7 +67,8 @@ def rows(path: Path) -> int:
 def assert_every_file_is_whole(run: Path):
     """Each run file is absent or loads; SIGKILL may leave temporaries (resume removes them)."""
     from chorale.model.run import read_card, safe_load
-    from chorale.model.train import _read_history, _read_run
+    from chorale.model.run import read_run as _read_run
+    from chorale.model.train import _read_history
     from chorale.sampling.stepper import Sampler
 
     checks = {"run.json": _read_run, "history.csv": _read_history, "model.keras": safe_load,

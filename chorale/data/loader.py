@@ -124,7 +124,7 @@ def _raise_first_bad_cell(body: str, name: str) -> None:
                 raise ChoraleError(f"{name}: line {i}, column {col}: empty cell")
             if not (cell.isascii() and cell.isdigit()):
                 raise ChoraleError(f"{name}: line {i}, column {col}: '{cell[:20]}' is not a whole number")
-            if int(cell) > MIDI_HIGH:  # too large even for int64
+            if len(cell) > 3 or int(cell) > MIDI_HIGH:  # too large even for int64 (or for int())
                 raise ChoraleError(f"{name}: line {i}, column {col}: pitch {cell[:20]} is not a MIDI note")
     raise ChoraleError(f"{name}: cannot be read as CSV")
 

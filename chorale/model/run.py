@@ -142,3 +142,37 @@ def _check_plan(model_dir, card) -> None:
     if version not in (0, PLAN_VERSION):
         raise ChoraleError(f"{model_dir}: the model reads plan version {version}; this chorale writes "
                            f"version {PLAN_VERSION}: retrain it")
+
+
+# ---------------------------------------------------------------------------- runs in progress
+RUN_KEYS = {"arch", "epochs", "batch_size", "learning_rate", "augment", "seed", "options", "schedule", "data",
+            "data_fingerprint", "vocabulary", "voice_ranges", "plan", "window"}
+
+
+def check_run_folder(out: Path, resume: bool, force: bool) -> dict | None:
+    """Check the run folder (changing nothing, importing no TensorFlow: a wrong --out is
+    said at once); return the stored run config when resuming."""
+    if resume:
+        if not (out / "run.json").is_file():
+            raise ChoraleError(f"{out}: not a training run (no run.json); nothing to resume")
+        if (out / "card.json").is_file():
+            raise ChoraleError(f"{out}: this run has finished (card.json exists); nothing to resume")
+        if not (out / "checkpoint.keras").is_file() or not (out / "history.csv").is_file():
+            raise ChoraleError(f"{out}: no checkpoint yet; start the run again with --force")
+        return read_run(out / "run.json")
+    if out.exists() and not force:
+        raise ChoraleError(f"{out}: already exists (use --force to replace it, --resume to continue it)")
+    if out.exists() and not out.is_dir():
+        raise ChoraleError(f"{out}: exists and is not a folder")
+    return None
+
+
+def read_run(path: Path) -> dict:
+    """The settings of an interrupted run (run.json), checked: a damaged file is said so."""
+    try:
+        run = json.loads(path.read_text())
+    except ValueError:
+        run = None
+    if not isinstance(run, dict) or not RUN_KEYS <= run.keys():
+        raise ChoraleError(f"{path}: damaged (not the settings chorale train writes); start the run again with --force")
+    return run

@@ -27,7 +27,7 @@ from chorale.data.loader import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
 from chorale.model import plan as plans
-from chorale.model.run import safe_load, write_sampler
+from chorale.model.run import check_run_folder, read_run, safe_load, write_sampler
 
 WINDOW, SHIFT = 33, 16  # the reference protocol: chords per window (32 of context + 1), chords between windows
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
@@ -35,8 +35,6 @@ TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by on
 PATIENCE = 3  # epochs without a better validation loss before stopping
 RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png",
              "sampler.npz")
-RUN_KEYS = {"arch", "epochs", "batch_size", "learning_rate", "augment", "seed", "options", "schedule", "data",
-            "data_fingerprint", "vocabulary", "voice_ranges", "plan", "window"}
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
 
 # Per-architecture training defaults (the default arch's are the benchmark's winner; see
@@ -130,33 +128,6 @@ def _compile(model, learning_rate, decay_steps=None):
                   metrics=["accuracy"])
 
 
-def _check_out(out: Path, resume: bool, force: bool) -> dict | None:
-    """Check the run folder (changing nothing); return the stored run config when resuming."""
-    if resume:
-        if not (out / "run.json").is_file():
-            raise ChoraleError(f"{out}: not a training run (no run.json); nothing to resume")
-        if (out / "card.json").is_file():
-            raise ChoraleError(f"{out}: this run has finished (card.json exists); nothing to resume")
-        if not (out / "checkpoint.keras").is_file() or not (out / "history.csv").is_file():
-            raise ChoraleError(f"{out}: no checkpoint yet; start the run again with --force")
-        return _read_run(out / "run.json")
-    if out.exists() and not force:
-        raise ChoraleError(f"{out}: already exists (use --force to replace it, --resume to continue it)")
-    if out.exists() and not out.is_dir():
-        raise ChoraleError(f"{out}: exists and is not a folder")
-    return None
-
-
-def _read_run(path: Path) -> dict:
-    try:
-        run = json.loads(path.read_text())
-    except ValueError:
-        run = None
-    if not isinstance(run, dict) or not RUN_KEYS <= run.keys():
-        raise ChoraleError(f"{path}: damaged (not the settings chorale train writes); start the run again with --force")
-    return run
-
-
 def _fresh_out(out: Path) -> None:
     """Empty (of a previous run's files) or create the run folder."""
     for name in RUN_FILES:
@@ -218,7 +189,7 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
     if arch is not None and arch not in BACKBONES:
         raise ChoraleError(f"unknown architecture '{arch}' (choose from: {', '.join(BACKBONES)})")
     dataset = load(data)
-    stored = _check_out(out, resume, force)
+    stored = check_run_folder(out, resume, force)
     if stored:
         if options is not None:  # options given again need only agree with the stored ones
             asked["options"] = {**stored["options"], **options}
