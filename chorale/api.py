@@ -111,7 +111,6 @@ class Model:
             openings = [primer_grid(None, s, data)[:cut] for s in seeds]
         elif isinstance(primer, Chorale):
             openings = [primer.grid] * n
-            key = key if key is not None or not primer.known_key else primer.key
         elif isinstance(primer, (np.ndarray, list)):
             openings = [check_grid(primer)] * n
         else:
@@ -120,7 +119,9 @@ class Model:
         if not planned and (key is not None or fermatas is not None):
             raise ChoraleError("a key or fermatas need a model trained with a plan (this one has none)"
                                if plan else "a key or fermatas need the plan (plan=True)")
-        keys = [resolve_key(key, grid, s) for grid, s in zip(openings, seeds)]  # the primer's own key
+        if planned and key is None and isinstance(primer, Chorale) and primer.known_key:
+            key = primer.key  # a planned primer goes on in its plan's key
+        keys = [resolve_key(key, grid, s) for grid, s in zip(openings, seeds)]  # else the primer's own key
         stops = fermata_steps(fermatas, length)
         plans = [Plan(k, stops, length) for k in keys] if planned else None
         start = time.perf_counter()

@@ -133,3 +133,9 @@ def test_a_piece_begun_from_nothing_opens_on_its_tonic_chord(model):
         piece = model.generate(seed=seed, bars=2, primer="none", key="D minor", voice_leading=False)
         first = piece.grid[1]  # step 0 is the rest chord `--primer none` starts from
         assert first[3] % 12 == 2 and {p % 12 for p in first} <= tonic_triad(2, "minor")  # F, not F#
+
+
+def test_a_planned_primer_lends_its_key(model):
+    opening = model.generate(seed=2, bars=2, primer="none", key="A major")
+    assert model.generate(seed=3, bars=4, primer=opening).key == "A major"
+    assert model.generate(seed=3, bars=4, primer=opening, plan=False).key  # no plan: no error, an estimate
