@@ -115,10 +115,7 @@ class Model:
             openings = [check_grid(primer)] * n
         else:
             openings = [primer_grid(str(primer), s, data) for s in seeds]
-        planned = plan and bool(self.sampler.plan_columns)
-        if not planned and (key is not None or fermatas is not None):
-            raise ChoraleError("a key or fermatas need a model trained with a plan (this one has none)"
-                               if plan else "a key or fermatas need the plan (plan=True)")
+        planned = self._planned(plan, key, fermatas)
         if planned and key is None and isinstance(primer, Chorale) and primer.known_key:
             key = primer.key  # a planned primer goes on in its plan's key
         keys = [resolve_key(key, grid, s) for grid, s in zip(openings, seeds)]  # else the primer's own key
@@ -172,10 +169,7 @@ class Model:
             name, (line, marked) = getattr(melody, "title", "Melody"), _line_of(melody, voice)
         low, high = self.card["voice_ranges"][VOICES.index(voice)]
         line, shift = fit_range(line, low, high, voice)
-        planned = plan and bool(self.sampler.plan_columns)
-        if not planned and (key is not None or fermatas is not None):
-            raise ChoraleError("a key or fermatas need a model trained with a plan (this one has none)"
-                               if plan else "a key or fermatas need the plan (plan=True)")
+        planned = self._planned(plan, key, fermatas)
         alone = np.zeros((len(line), N_VOICES), np.int32)
         alone[:, VOICES.index(voice)] = line
         the_key = resolve_key(key, alone, seed, ending=int(line[-1]))
@@ -223,6 +217,15 @@ class Model:
                        details={"bars": (first, last), "voices": written, "whole": bool(region.all()),
                                 "seed": seed + chosen, "candidate": chosen, "candidates": candidates,
                                 "faults": voice_leading_faults(result.grid), "loglik": float(result.logliks[chosen])})
+
+    def _planned(self, plan: bool, key, fermatas) -> bool:
+        """Whether to write with a plan: asked for and the model has one. A key or fermatas
+        asked for without one is an error, not silently ignored."""
+        planned = plan and bool(self.sampler.plan_columns)
+        if not planned and (key is not None or fermatas is not None):
+            raise ChoraleError("a key or fermatas need a model trained with a plan (this one has none)"
+                               if plan else "a key or fermatas need the plan (plan=True)")
+        return planned
 
     def _plan_of(self, piece: Chorale):
         """What a finished piece tells the model about itself: its key (given, else the best
@@ -293,6 +296,8 @@ def _reporting(progress, total: int):
 def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
     """(the melodic line of a Chorale or array: the `voice` column, or the only sung one,
     without leading or trailing rests; a Chorale's fermatas on that line)."""
+    from chorale.sampling.harmonize import trimmed
+
     grid = melody.grid if isinstance(melody, Chorale) else np.asarray(melody)
     if grid.ndim == 1:
         line = grid
@@ -300,13 +305,7 @@ def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
         sung = [v for v in range(grid.shape[1]) if (grid[:, v] != REST).any()]
         column = VOICES.index(voice) if VOICES.index(voice) in sung or len(sung) != 1 else sung[0]
         line = grid[:, column]
-    line = np.asarray(line)
-    notes = np.flatnonzero(line != REST)
-    if not notes.size:
-        raise ChoraleError(f"the melody has no notes in the {voice}")
-    first, last = notes[0], notes[-1]
-    marked = tuple(int(f - first) for f in getattr(melody, "fermatas", ()) if first <= f <= last)
-    return line[first: last + 1].astype(np.int32), marked
+    return trimmed(line, getattr(melody, "fermatas", ()), f"the melody has no notes in the {voice}")
 
 
 # ---------------------------------------------------------------------------- train / evaluate

@@ -38,11 +38,18 @@ def read_line(path, part=None) -> tuple[np.ndarray, tuple[int, ...]]:
     from chorale.io.midi import read_melody_with_fermatas
 
     melody, fermatas = read_melody_with_fermatas(path, part)
-    sung = np.flatnonzero(melody != REST)
+    return trimmed(melody, fermatas, f"{path}: the melody has no notes")
+
+
+def trimmed(line, fermatas, empty: str) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(`line` without leading or trailing rests, `fermatas` moved with it and cut to it);
+    a line of rests only is the error `empty`."""
+    line = np.asarray(line)
+    sung = np.flatnonzero(line != REST)
     if not sung.size:
-        raise ChoraleError(f"{path}: the melody has no notes")
+        raise ChoraleError(empty)
     first, last = sung[0], sung[-1]
-    return melody[first: last + 1], tuple(int(f - first) for f in fermatas if first <= f <= last)
+    return line[first: last + 1].astype(np.int32), tuple(int(f - first) for f in fermatas if first <= f <= last)
 
 
 def fit_range(melody: np.ndarray, low: int, high: int, voice: str = "soprano") -> tuple[np.ndarray, int]:
