@@ -140,11 +140,14 @@ class Model:
                   candidates: int = defaults.CANDIDATES, seed: int | None = None,
                   temperature: float = defaults.TEMPERATURE, voice_leading: bool = True, key: str | None = None,
                   fermatas=None, plan: bool = True, title: str | None = None, progress=None) -> Chorale:
-        """Write the three other voices around `melody`, sung by `voice`.
+        """Write the other voices around `melody`, sung by `voice`.
 
         melody: a file (MIDI, MusicXML, CSV; `part` picks its part or track), a Chorale
         (its `voice` line, or its only line) or a (steps,) array of pitches. It is moved by
-        octaves (else by the smallest shift) into the model's range for the voice.
+        octaves (else by the smallest shift) into the model's range for the voice. `voice`
+        may also name two or three voices ("soprano,bass" or a list): the piece (a file,
+        Chorale or (steps, 4) grid) gives those voices' lines, moved together, and the
+        model writes the rest. A model with look-ahead reads every given note first.
         `candidates` harmonizations are sampled in one batch (seeds seed, seed+1, ...); the
         one with the fewest voice-leading errors, then the highest likelihood, is kept.
         `details` says which, and how far the melody was moved ("shift", semitones).
@@ -159,23 +162,34 @@ class Model:
         from chorale.music import voice_leading_faults
         from chorale.sampling.harmonize import fit_range, harmonize, read_line
 
-        if voice not in VOICES:
-            raise ChoraleError(f"unknown voice '{voice}' (choose from {', '.join(VOICES)})")
+        names = list(dict.fromkeys(_voices(voice)))
+        if len(names) == N_VOICES:
+            raise ChoraleError("nothing to write: all four voices are given")
+        columns = [VOICES.index(v) for v in names]
         candidates = _checked("candidates", candidates, high=MAX_COUNT)
         seed = _seed(seed)
         if isinstance(melody, (str, Path)):
-            name, (line, marked) = Path(melody).stem, read_line(melody, part)
+            name = Path(melody).stem
+            if len(names) == 1:
+                line, marked = read_line(melody, part)
+            elif part is not None:
+                raise ChoraleError("a part holds one line: with several voices, the file's own voices are read")
+            else:
+                line, marked = _lines_of(load(melody), names)
         else:
-            name, (line, marked) = getattr(melody, "title", "Melody"), _line_of(melody, voice)
-        low, high = self.card["voice_ranges"][VOICES.index(voice)]
-        line, shift = fit_range(line, low, high, voice)
+            name = getattr(melody, "title", "Melody")
+            line, marked = _line_of(melody, names[0]) if len(names) == 1 else _lines_of(melody, names)
+        ranges = np.asarray(self.card["voice_ranges"])[columns]
+        line, shift = fit_range(line, ranges[:, 0], ranges[:, 1], names)
         planned = self._planned(plan, key, fermatas)
         alone = np.zeros((len(line), N_VOICES), np.int32)
-        alone[:, VOICES.index(voice)] = line
-        the_key = resolve_key(key, alone, seed, ending=int(line[-1]))
+        alone[:, columns] = line.reshape(len(line), -1)
+        lowest = alone[:, max(columns)]
+        the_key = resolve_key(key, alone, seed, ending=int(lowest[lowest != REST][-1]))
         stops = (fermata_steps(fermatas, len(line)) if fermatas is not None
                  else tuple(sorted(set(marked) | {len(line) - 1})) if marked else None)
-        result = harmonize(self.sampler, self.vocab, line, voice, self.card["voice_ranges"], candidates, seed,
+        result = harmonize(self.sampler, self.vocab, line, names[0] if len(names) == 1 else names,
+                           self.card["voice_ranges"], candidates, seed,
                            temperature, voice_leading, Plan(the_key, stops, len(line)) if planned else None,
                            progress=_reporting(progress, len(line) * N_VOICES - 1))
         chosen = result.chosen
@@ -193,9 +207,11 @@ class Model:
         """Rewrite `voices` (default: all four) in `bars` of `piece` and keep every other note.
 
         bars: (first, last) 1-based and inclusive, one bar number, or text such as "5-6".
-        keep: voices whose notes stay inside the region too. `candidates` versions are
-        sampled in one batch; the one with the fewest voice-leading errors, then the one
-        that makes the music after it most likely, is kept (`details` says which).
+        keep: voices whose notes stay inside the region too. A model with look-ahead reads
+        the music on both sides of the region before it writes. `candidates` versions are
+        sampled in one batch; the one with the fewest voice-leading errors, then the most
+        likely one, is kept (`details` says which). Bars covering the whole piece write it
+        anew, following its plan (`details["whole"]`).
         """
         from chorale.music import voice_leading_faults
         from chorale.sampling.regenerate import regenerate
@@ -243,7 +259,7 @@ class Model:
         """How likely the model finds `piece` (a Chorale or (steps, 4) grid), read left to
         right from its first note: {"nll": mean nats per token, "per_voice": {...},
         "tokens": how many were scored}. Computed in NumPy, exactly as the model would."""
-        from chorale.sampling.regenerate import log_likelihoods
+        from chorale.sampling.sample import log_likelihoods
 
         grid = piece.grid if isinstance(piece, Chorale) else np.asarray(piece)
         tokens = self.vocab.encode(grid).astype(np.int64)
@@ -293,6 +309,19 @@ def _reporting(progress, total: int):
     return None if progress is None else lambda done: progress(done, total)
 
 
+def _lines_of(piece, names: list[str]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """(the lines (steps, k) of the voices `names` in a Chorale or (steps, 4) grid, without the
+    steps before and after them where nothing is sung; the Chorale's fermatas on them)."""
+    from chorale.sampling.harmonize import trimmed
+
+    grid = piece.grid if isinstance(piece, Chorale) else check_grid(piece)
+    lines = grid[:, [VOICES.index(v) for v in names]]
+    for v, line in zip(names, lines.T):
+        if not (line != REST).any():
+            raise ChoraleError(f"the piece has no notes in the {v}")
+    return trimmed(lines, getattr(piece, "fermatas", ()), "the piece has no notes")
+
+
 def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
     """(the melodic line of a Chorale or array: the `voice` column, or the only sung one,
     without leading or trailing rests; a Chorale's fermatas on that line)."""
@@ -311,7 +340,8 @@ def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
 # ---------------------------------------------------------------------------- train / evaluate
 def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = None,
           batch_size: int | None = None, learning_rate: float | None = None, augment: bool | None = None,
-          plan: bool | None = None, seed: int | None = None, options: dict | None = None, resume: bool = False,
+          plan: bool | None = None, look_ahead: bool | None = None, seed: int | None = None,
+          options: dict | None = None, resume: bool = False,
           force: bool = False, distribute: str | None = None, verbose=None) -> Model | None:
     """Train a chorale model into the run folder `out` (default: a new folder under
     outputs/models/) and return it, ready to generate. `model.card` holds the recipe and
@@ -329,7 +359,8 @@ def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = 
 
     with run_lock(out):  # a second command writing this folder is refused at once
         card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
-                            learning_rate=learning_rate, augment=augment, plan=plan, seed=seed, options=options,
+                            learning_rate=learning_rate, augment=augment, plan=plan, look_ahead=look_ahead,
+                            seed=seed, options=options,
                             resume=resume, force=force, distribute=distribute, verbose=verbose)
     return None if card is None else Model(out)
 

@@ -232,7 +232,7 @@ def _parse_options(pairs):
 @click.option("--arch", help="wavenet, conv-gru, gru, lstm or reference (default: wavenet).")
 @click.option("--data", "data_path", help="Dataset folder or archive (default: the bundled dataset).")
 @click.option("--epochs", type=POSITIVE,
-              help="Maximum epochs; early stopping may end sooner (default: 12 for wavenet, 20 otherwise).")
+              help="Maximum epochs; early stopping may end sooner (default: 16 for wavenet, 20 otherwise).")
 @click.option("--batch-size", type=POSITIVE, help="Windows per step (default: 16 for wavenet, 32 otherwise).")
 @click.option("--learning-rate", type=LEARNING_RATE,
               help="Nadam's peak rate (default: 5e-3 with a cosine decay for wavenet, 1e-3 otherwise).")
@@ -242,6 +242,10 @@ def _parse_options(pairs):
 @click.option("--plan/--no-plan", default=None,
               help="Train with plan inputs (key, fermatas, steps to the end; each sometimes hidden) so "
               "sampling can be told them (default: on for wavenet, off otherwise).")
+@click.option("--look-ahead/--no-look-ahead", default=None,
+              help="Train an encoder that reads the known notes both ways (a melody, the music around a "
+              "region) for harmonize and regenerate; random masks, loss on the unknown notes (default: on "
+              "for wavenet, off otherwise).")
 @click.option("--seed", type=SEED, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")
@@ -251,16 +255,16 @@ def _parse_options(pairs):
 @click.option("--force", is_flag=True, help="Replace an existing --out folder.")
 @click.option("--distribute", type=click.Choice(["none", "mirrored"]), default="none",
               help="mirrored: all local devices (or all workers when TF_CONFIG is set).")
-def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, plan, seed, options, out, resume,
-              force, distribute):
+def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, plan, look_ahead, seed, options, out,
+              resume, force, distribute):
     """Train a chorale model; write model.keras, card.json, history.csv and training.png."""
     from chorale.api import train
 
     if resume and not out:
         raise ChoraleError("--resume needs --out, the run folder to continue")
     model = train(out, data=data_path, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                  augment=augment, plan=plan, seed=seed, options=_parse_options(options) or None, resume=resume,
-                  force=force, distribute=distribute)
+                  augment=augment, plan=plan, look_ahead=look_ahead, seed=seed,
+                  options=_parse_options(options) or None, resume=resume, force=force, distribute=distribute)
     if model is None:
         click.echo("This worker is done; the chief worker writes the run folder.")
         return
@@ -281,7 +285,9 @@ def train_cmd(arch, data_path, epochs, batch_size, learning_rate, augment, plan,
 @click.option("--per-chorale", is_flag=True, help="With --music: also one line per chorale.")
 @click.argument("files", nargs=-1, type=Existing(folder_ok=True))
 def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files):
-    """Next-token NLL (nats/token) and accuracy: windowed (the reference protocol) and whole-chorale.
+    """Next-token NLL (nats/token) and accuracy: windowed (the reference protocol) and whole-chorale;
+    for a model with look-ahead also harmonize (alto, tenor, bass given the soprano) and
+    infill (2-bar regions given the rest), each beside the same notes read left to right.
 
     With --music FILES...: voice leading (parallel and hidden fifths and octaves, crossings,
     spacing, range) and style statistics (pitch-class and interval histograms, key
@@ -294,6 +300,7 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
     if files:
         raise click.UsageError("FILES are scored with --music")
     from chorale.api import evaluate
+    from chorale.encoding import VOICES
     from chorale.model.run import read_card
 
     if model_dir is not None:
@@ -303,15 +310,18 @@ def evaluate_cmd(model_dir, data_path, split, as_json, music, per_chorale, files
         click.echo(json.dumps(r, indent=2))
         return
     click.echo(f"{r['model']} ({r['architecture']}) on {r['data']} [{r['split']}], {r['chorales']} chorales")
-    click.echo(f"  {'protocol':<13} {'NLL':>7} {'acc':>7} {'tokens':>8}   NLL soprano/alto/tenor/bass")
+    click.echo(f"  {'protocol':<16} {'NLL':>7} {'acc':>7} {'tokens':>8}   NLL soprano/alto/tenor/bass")
     rows = [(name, r[name]) for name in ("windowed", "whole")]
     rows += [(f"{name}+plan", s) for name, s in r.get("planned", {}).items()]  # told each chorale's plan
+    for protocol in ("harmonize", "infill"):  # look-ahead, and the same tokens read left to right
+        if r.get(protocol):
+            rows += [(protocol, r[protocol]["look_ahead"]), (f"{protocol} L-to-R", r[protocol]["left_to_right"])]
     for name, s in rows:
         if s is None:
-            click.echo(f"  {name:<13} (no chorale is long enough for a 33-chord window)")
+            click.echo(f"  {name:<16} (no chorale is long enough for a 33-chord window)")
             continue
-        voices = " ".join(f"{v:.4f}" for v in s["per_voice"].values())
-        click.echo(f"  {name:<13} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
+        voices = " ".join(f"{s['per_voice'][v]:.4f}" if v in s["per_voice"] else "     -" for v in VOICES)
+        click.echo(f"  {name:<16} {s['nll']:7.4f} {s['accuracy']:7.4f} {s['tokens']:8d}   {voices}")
 
 
 def _evaluate_music(files, data_path, split, as_json, per_chorale):
@@ -637,8 +647,9 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 # ---------------------------------------------------------------------------- harmonize
 @cli.command("harmonize", short_help="Write alto, tenor and bass under a melody.")
 @click.argument("melody", type=Existing())
-@click.option("--voice", type=click.Choice(["soprano", "alto", "tenor", "bass"]), default=defaults.VOICE,
-              show_default=True, help="The voice that sings the melody; the model writes the other three.")
+@click.option("--voice", default=defaults.VOICE, show_default=True,
+              help="The voice that sings the melody (soprano, alto, tenor or bass); the model writes the "
+              "other three. Two or three, e.g. soprano,bass: MELODY is a piece whose those voices are kept.")
 @click.option("--part", help="Part or track holding the melody: a 0-based number or a name "
               "(default: the one named Soprano, else the first).")
 @click.option("--candidates", type=COUNT, default=defaults.CANDIDATES, show_default=True,
@@ -682,10 +693,13 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
                                 temperature=temperature, voice_leading=voice_leading, key=key, fermatas=fermatas,
                                 progress=update)
     d = piece.details
-    if d["shift"]:
+    if d["shift"] and voice in VOICES:
         low, high = model.voice_ranges[VOICES.index(voice)]
         click.echo(f"Transposed the melody {'up' if d['shift'] > 0 else 'down'} {abs(d['shift'])} semitones to fit "
                    f"the model's {voice} range {note_name(low)}..{note_name(high)}.")
+    elif d["shift"]:
+        click.echo(f"Transposed the {voice.replace(',', ', ')} {'up' if d['shift'] > 0 else 'down'} "
+                   f"{abs(d['shift'])} semitones to fit the model's ranges.")
     _write(piece, outputs, title=title, tempo=tempo, program=program, force=force)
     click.echo(f"  {piece.steps} steps, candidate {d['candidate'] + 1} of {candidates} (seed {d['seed']}): "
                f"{describe_faults(d['faults'])}, mean log-likelihood {d['loglik']:.3f} nats per sampled note")
@@ -698,8 +712,8 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
 @click.option("--voices", help="Voices to rewrite, comma-separated (default: all four).")
 @click.option("--keep", help="Voices whose notes stay inside the bars too, e.g. soprano.")
 @click.option("--candidates", type=COUNT, default=defaults.CANDIDATES, show_default=True,
-              help="Versions to sample; keep the one with the fewest voice-leading errors, then the one "
-              "that best fits the music after it.")
+              help="Versions to sample; keep the one with the fewest voice-leading errors, then the most "
+              "likely one.")
 @model_option
 @seed_option
 @temperature_option
@@ -734,7 +748,7 @@ def regenerate_cmd(file, bars, voices, keep, candidates, model_dir, seed, temper
     _write(new, outputs, title=title, tempo=tempo, program=program, force=force)
     click.echo(f"  bars {d['bars'][0]}-{d['bars'][1]} ({', '.join(d['voices'])}), candidate {d['candidate'] + 1} of "
                f"{candidates} (seed {d['seed']}): {describe_faults(d['faults'])}, mean log-likelihood "
-               f"{d['loglik']:.3f} nats per note from the bars on")
+               f"{d['loglik']:.3f} nats per written note")
 
 
 # ---------------------------------------------------------------------------- studio

@@ -22,7 +22,7 @@ FERMATA_STEP = 12  # where in its bar a phrase's last chord starts: beat 4, the 
 
 def resolve_key(key: str | None, primer: np.ndarray, seed: int, ending: int | None = None) -> tuple[int, str]:
     """The piece's key: `key` when given; else the one the primer's notes fit best (for a
-    whole melody, `ending` is its last pitch, which the key's tonic chord must hold); else,
+    whole melody, `ending` is its last pitch, the tonic: see keys.best_key); else,
     with nothing to go by, one of the keys Bach used, drawn by the seed as often as he used
     it."""
     if key is not None:

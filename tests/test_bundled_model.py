@@ -34,4 +34,8 @@ def test_bundled_model_scores_on_the_test_split_what_its_card_says():
         for protocol in ("windowed", "whole"):
             assert scores[protocol]["nll"] == pytest.approx(stored[protocol]["nll"], abs=1e-4)
             assert scores[protocol]["accuracy"] == pytest.approx(stored[protocol]["accuracy"], abs=1e-4)
+    assert card["look_ahead"] and "harmonize" in got  # the look-ahead protocols, both ways
+    for protocol in ("harmonize", "infill"):
+        for reading in ("look_ahead", "left_to_right"):
+            assert got[protocol][reading]["nll"] == pytest.approx(expected[protocol][reading]["nll"], abs=1e-4)
     assert expected["windowed"]["nll"] < 0.6557  # the published reference model's test loss

@@ -101,3 +101,16 @@ def test_cli_says_when_the_region_is_the_whole_piece(tmp_path, piece):
     result = CliRunner().invoke(cli, ["regenerate", str(source), "--bars", "1-2", "--candidates", "1",
                                       "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 0 and "whole piece" in result.output, result.output
+
+
+def test_cli_refuses_a_file_that_is_not_music_and_zero_candidates(tmp_path, piece):
+    junk = tmp_path / "junk.mid"
+    junk.write_bytes(b"not a midi file at all")
+    result = CliRunner().invoke(cli, ["regenerate", str(junk), "--bars", "1", "--out", str(tmp_path / "o.mid")])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    source = tmp_path / "in.csv"
+    write_csv(source, piece.grid)
+    result = CliRunner().invoke(cli, ["regenerate", str(source), "--bars", "1", "--candidates", "0",
+                                      "--out", str(tmp_path / "o.mid")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "junk.mid"]

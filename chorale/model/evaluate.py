@@ -1,10 +1,16 @@
 """Score a trained model (`chorale evaluate`): next-token NLL (nats per token) and accuracy.
 
-Two protocols. "windowed" is the published reference's: 32+1-chord windows every 16
-chords, every target scored with the context its window gives (a short context at the
-start of each window). "whole" scores each chorale from its first token with everything
-before it as context (the first token has no prediction and is not scored). Both also
-report NLL per voice (the voice of the predicted token).
+"windowed" is the published reference's protocol: 32+1-chord windows every 16 chords,
+every target scored with the context its window gives (a short context at the start of
+each window). "whole" scores each chorale from its first token with everything before it
+as context (the first token has no prediction and is not scored). Both also report NLL
+per voice (the voice of the predicted token).
+
+A model with look-ahead is also scored on what it is for, each beside the same tokens'
+NLL read plainly left to right (nothing known ahead), so the gain of seeing ahead shows:
+"harmonize", alto, tenor and bass given the whole soprano; "infill", 2-bar regions
+(all voices, every whole 2 bars from the start) given everything outside them. The plan
+stays unknown in both, so the gain is the look-ahead's alone.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.data.loader import load
-from chorale.encoding import N_VOICES, VOICES, Vocabulary
+from chorale.encoding import N_VOICES, STEPS_PER_BAR, VOICES, Vocabulary
+from chorale.model.masks import known_ids
 from chorale.model.run import load_run
 from chorale.model.train import chorale_plans, encode_all, model_inputs, windows
 
 
 def score(logits: np.ndarray, targets: np.ndarray, voices: np.ndarray, mask: np.ndarray) -> dict:
-    """NLL, accuracy and per-voice NLL over the positions where `mask` is true."""
+    """NLL, accuracy and per-voice NLL (voices with a token scored) over the positions where
+    `mask` is true."""
     logits = logits.astype(np.float64)
     top = logits.max(axis=-1, keepdims=True)
     logz = np.log(np.exp(logits - top).sum(axis=-1)) + top[..., 0]
@@ -27,7 +35,7 @@ def score(logits: np.ndarray, targets: np.ndarray, voices: np.ndarray, mask: np.
     hit = (logits.argmax(axis=-1) == targets)[mask]
     voices = voices[mask]
     return {"nll": float(nll.mean()), "accuracy": float(hit.mean()), "tokens": int(mask.sum()),
-            "per_voice": {VOICES[v]: float(nll[voices == v].mean()) for v in range(N_VOICES)}}
+            "per_voice": {VOICES[v]: float(nll[voices == v].mean()) for v in range(N_VOICES) if (voices == v).any()}}
 
 
 def windowed(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_size: int = 64) -> dict | None:
@@ -58,18 +66,73 @@ def whole(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None,
     return score(logits, x[:, 1:], voices, mask)
 
 
+INFILL_STEPS = 2 * STEPS_PER_BAR  # the infill protocol's regions
+
+
+def _seeing(model, tokens: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Logits (batch, length - 1, vocab) for token rows (batch, length) of one chorale, the
+    cells where `known` (batch, length) is true given to the look-ahead encoder. One chorale
+    at a time: padding would sit where the encoder reads."""
+    inputs = model_inputs(model, tokens[:, :-1], known=known_ids(tokens[:, :-1], known[:, :-1]))
+    return np.asarray(model(inputs, training=False))
+
+
+def _versus(model, tokens: list[np.ndarray], masks) -> dict:
+    """NLL of the unknown cells (targets) of each chorale's masks (`masks(length)` -> (n, length)
+    bool known), with those masks given and with nothing known (left to right)."""
+    parts = {"look_ahead": [], "left_to_right": []}
+    for t in tokens:
+        known = masks(len(t))
+        if not len(known):
+            continue
+        rows = np.repeat(t[None], len(known), axis=0)
+        plain = _seeing(model, t[None], np.zeros((1, len(t)), bool))
+        seeing = _seeing(model, rows, known)
+        targets, unknown = rows[:, 1:], ~known[:, 1:]
+        voices = np.broadcast_to(np.arange(1, len(t)) % N_VOICES, targets.shape)
+        parts["look_ahead"].append((seeing, targets, voices, unknown))
+        parts["left_to_right"].append((np.repeat(plain, len(known), axis=0), targets, voices, unknown))
+    if not parts["look_ahead"]:
+        return None
+    out = {name: score(*(np.concatenate([p[i].reshape(-1, *p[i].shape[2:]) for p in rows]) for i in range(4)))
+           for name, rows in parts.items()}
+    out["gain"] = out["left_to_right"]["nll"] - out["look_ahead"]["nll"]
+    return out
+
+
+def soprano_known(length: int) -> np.ndarray:
+    """The harmonize protocol's one mask: the soprano known, the rest not."""
+    known = np.zeros((1, length), bool)
+    known[0, ::N_VOICES] = True
+    return known
+
+
+def regions_unknown(length: int) -> np.ndarray:
+    """The infill protocol's masks: one per whole 2-bar region from the start, everything
+    outside it known."""
+    size = INFILL_STEPS * N_VOICES
+    known = np.ones((length // size, length), bool)
+    for i in range(len(known)):
+        known[i, i * size:(i + 1) * size] = False
+    return known
+
+
 def score_chorales(model, vocab: Vocabulary, chorales, source: str, split: str) -> dict:
     """Both protocols on `chorales` (a dataset split), with the plan unknown; a model with a
-    plan input is also scored told each chorale's plan ("planned"). An error names the
-    source and split."""
+    plan input is also scored told each chorale's plan ("planned"), one with look-ahead on
+    the harmonize and infill protocols. An error names the source and split."""
     chorales = [c for c in chorales if len(c.notes) > 1]
     if not chorales:
         raise ChoraleError(f"{source}: split '{split}' has no chorale longer than one step")
     tokens = encode_all(vocab, chorales)
     out = {"chorales": len(tokens), "windowed": windowed(model, tokens), "whole": whole(model, tokens)}
-    if len(model.inputs) > 1:
+    names = [i.name for i in model.inputs]
+    if "plan" in names:
         rows = chorale_plans(chorales)
         out["planned"] = {"windowed": windowed(model, tokens, rows), "whole": whole(model, tokens, rows)}
+    if "known" in names:
+        out["harmonize"] = _versus(model, tokens, soprano_known)
+        out["infill"] = _versus(model, tokens, regions_unknown)
     return out
 
 

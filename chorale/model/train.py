@@ -27,6 +27,7 @@ from chorale.data.loader import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
 from chorale.model import plan as plans
+from chorale.model.masks import known_ids, random_known
 from chorale.model.run import check_run_folder, read_run, safe_load, write_sampler
 
 WINDOW, SHIFT = 33, 16  # the reference protocol: chords per window (32 of context + 1), chords between windows
@@ -43,11 +44,11 @@ DEFAULT_ARCH = "wavenet"
 HYPERPARAMETERS = {
     "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False,
                       plan=False, window=WINDOW),
-    "wavenet": dict(epochs=12, batch_size=16, learning_rate=5e-3, schedule="cosine", augment=True,
-                    plan=True, window=WINDOW),
+    "wavenet": dict(epochs=16, batch_size=16, learning_rate=5e-3, schedule="cosine", augment=True,
+                    plan=True, look_ahead=True, window=WINDOW),
 }
 FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, plan=False,
-                window=WINDOW)
+                look_ahead=False, window=WINDOW)
 
 
 def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) -> np.ndarray:
@@ -64,14 +65,18 @@ def chorale_plans(chorales) -> list[np.ndarray]:
     return [plans.plan_rows(plans.chorale_plan(c), len(c.notes)) for c in chorales]
 
 
-def model_inputs(model, tokens: np.ndarray, rows: np.ndarray | None = None):
-    """What `model` takes for input tokens (batch, time): with a plan input, the plan rows
-    (batch, time, columns) too, all unknown when `rows` is None."""
-    if len(model.inputs) == 1:
+def model_inputs(model, tokens: np.ndarray, rows: np.ndarray | None = None, known: np.ndarray | None = None):
+    """What `model` takes for input tokens (batch, time): the tokens alone, or a dict by input
+    name with the plan rows (batch, time, columns; all unknown when `rows` is None) and the
+    known ids (batch, time; chorale.model.masks.known_ids, nothing known when `known` is None)
+    the model reads."""
+    names = [i.name for i in model.inputs]
+    if names == ["tokens"]:
         return tokens
-    if rows is None:
-        rows = np.zeros((*tokens.shape, len(plans.COLUMNS)), np.int32)
-    return tokens, rows
+    given = {"tokens": tokens,
+             "plan": rows if rows is not None else np.zeros((*tokens.shape, len(plans.COLUMNS)), np.int32),
+             "known": known if known is not None else np.zeros(tokens.shape, np.int32)}
+    return {name: given[name] for name in names}
 
 
 def transposed_epoch(epoch: int, epochs: int) -> bool:
@@ -120,12 +125,14 @@ def strategy_for(distribute: str | None):
 
 
 def _compile(model, learning_rate, decay_steps=None):
-    """Nadam; with `decay_steps`, the learning rate follows a cosine down to 5% over the run."""
+    """Nadam; with `decay_steps`, the learning rate follows a cosine down to 5% over the run.
+    The loss is the mean over the tokens that count (sample weights: with look-ahead, the
+    unknown cells), every token when there are no weights."""
     if decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
     model.compile(optimizer=keras.optimizers.Nadam(learning_rate),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
+                  weighted_metrics=["accuracy"])
 
 
 def _fresh_out(out: Path) -> None:
@@ -155,18 +162,19 @@ def is_chief() -> bool:
 
 def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None, learning_rate=None,
           augment=None, seed=None, options: dict | None = None, resume=False, force=False,
-          distribute=None, verbose=None, patience=PATIENCE, plan=None, window=None) -> dict | None:
+          distribute=None, verbose=None, patience=PATIENCE, plan=None, look_ahead=None, window=None) -> dict | None:
     """Train (or resume) a run in folder `out`; return its card (its seed: card["hyperparameters"]
     ["seed"]). None means the arch's default (or, with resume, the stored value; a different
     explicit value is an error). `plan`: train with plan inputs (chorale.model.plan), each
-    part hidden in some windows. `window`: chords per training window.
+    part hidden in some windows. `look_ahead`: train the look-ahead encoder on known cells
+    (chorale.model.masks), the loss on the unknown ones. `window`: chords per training window.
 
     On several machines (`distribute="mirrored"` with TF_CONFIG) every worker runs this; only
     the chief writes `out`. The others train in a scratch folder they delete, and return None.
     """
     settings = dict(data=data, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                     augment=augment, seed=seed, options=options, force=force, distribute=distribute,
-                    verbose=verbose, patience=patience, plan=plan, window=window)
+                    verbose=verbose, patience=patience, plan=plan, look_ahead=look_ahead, window=window)
     if distribute == "mirrored" and not is_chief():
         if resume:
             raise ChoraleError("--resume continues a run on one machine; start a run on several machines afresh")
@@ -177,7 +185,7 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
 
 
 def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, options, resume, force, distribute,
-           verbose, patience, plan, window) -> dict:
+           verbose, patience, plan, look_ahead, window) -> dict:
     from chorale.backend import tensorflow as tf
 
     from chorale.model.networks import BACKBONES, DEFAULTS, build_chorale_model
@@ -185,12 +193,13 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
     out = Path(out)
     options = json.loads(json.dumps(options)) if options is not None else None  # as run.json stores it
     asked = dict(arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                 augment=augment, seed=seed, options=options, plan=plan, window=window)
+                 augment=augment, seed=seed, options=options, plan=plan, look_ahead=look_ahead, window=window)
     if arch is not None and arch not in BACKBONES:
         raise ChoraleError(f"unknown architecture '{arch}' (choose from: {', '.join(BACKBONES)})")
     dataset = load(data)
     stored = check_run_folder(out, resume, force)
     if stored:
+        stored = {"look_ahead": False, **stored}  # a run from before look-ahead had none
         if options is not None:  # options given again need only agree with the stored ones
             asked["options"] = {**stored["options"], **options}
         clash = [k for k, v in asked.items() if v is not None and k != "epochs" and v != stored[k]]
@@ -228,7 +237,8 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
         if stored:
             model = safe_load(out / "checkpoint.keras")
         else:
-            model = build_chorale_model(run["arch"], vocab, plan=run["plan"], **run["options"])
+            model = build_chorale_model(run["arch"], vocab, plan=run["plan"], look_ahead=run["look_ahead"],
+                                        **run["options"])
             steps = -(-len(x) // run["batch_size"]) * run["epochs"]
             _compile(model, run["learning_rate"], steps if run["schedule"] == "cosine" else None)
     history = _read_history(out / "history.csv") if stored else []
@@ -245,8 +255,9 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
             if not len(v):
                 raise ChoraleError(f"distributed training needs at least {run['batch_size']} validation windows")
         steps = len(x) // run["batch_size"] if whole else -(-len(x) // run["batch_size"])
-        # validation with the plan unknown: the unconditional NLL, comparable across models
-        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts, p),
+        # validation with the plan unknown and nothing known: the unconditional NLL, comparable across models
+        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts, p,
+                          run["look_ahead"]),
                   steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
                   validation_data=(model_inputs(model, v[:, :-1]), v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
                   verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
@@ -262,6 +273,7 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
            "window_chords": run["window"], "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
            "distribute": distribute or "none"},
         "plan": plans.PLAN_VERSION if run["plan"] else 0,
+        "look_ahead": bool(run["look_ahead"]),
         "vocabulary": run["vocabulary"], "voice_ranges": run["voice_ranges"],
         "data": run["data"], "data_fingerprint": run["data_fingerprint"],
         "metrics": {"best_epoch": best["epoch"], "val_loss": best["val_loss"],
@@ -286,16 +298,19 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
 
 
 def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, steps: int,
-            shifts: np.ndarray | None = None, plan: np.ndarray | None = None):
-    """(inputs, targets): `steps` batches for each of epochs start..epochs-1. Each epoch's order
+            shifts: np.ndarray | None = None, plan: np.ndarray | None = None, look_ahead: bool = False):
+    """(inputs, targets[, weights]): `steps` batches for each of epochs start..epochs-1. Each epoch's order
     (and, with `shifts` from `transpositions`, each window's transposition, uniformly among
     its allowed shifts, in the epochs `transposed_epoch` picks) is drawn from (seed, epoch)
     alone, so a resumed run trains on exactly the batches it would have. With `plan` rows
     (windows, time, columns) the inputs are (tokens, plan rows): the key moves with the
-    transposition, and the plan, or parts of it, is hidden in some windows (plan.hide)."""
+    transposition, and the plan, or parts of it, is hidden in some windows (plan.hide).
+    With `look_ahead` the inputs also hold the known cells of a mask drawn per window
+    (masks.random_known), and the weights count only the unknown targets."""
     for epoch in range(start, epochs):
         rng = np.random.default_rng([seed, epoch])
-        hiding = np.random.default_rng([seed, epoch, 1])  # its own stream: the order and shifts stay as they were
+        hiding = np.random.default_rng([seed, epoch, 1])  # own streams: the order and shifts stay as they were
+        masking = np.random.default_rng([seed, epoch, 2])
         order = rng.permutation(len(x))
         moves = None
         if shifts is not None and transposed_epoch(epoch, epochs):  # one allowed shift per window
@@ -305,11 +320,19 @@ def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, 
         for i in range(0, steps * batch_size, batch_size):
             index = order[i:i + batch_size]
             w = x[index] if moves is None else np.where(x[index] != 0, x[index] + moves[index, None], 0)
-            if plan is None:
+            if plan is None and not look_ahead:
                 yield w[:, :-1], w[:, 1:]
                 continue
-            rows = plan[index, :-1] if moves is None else plans.transpose_rows(plan[index, :-1], moves[index, None])
-            yield (w[:, :-1], plans.hide(rows, hiding)), w[:, 1:]
+            inputs = {"tokens": w[:, :-1]}
+            if plan is not None:
+                rows = plan[index, :-1] if moves is None else plans.transpose_rows(plan[index, :-1], moves[index, None])
+                inputs["plan"] = plans.hide(rows, hiding)
+            if not look_ahead:
+                yield inputs, w[:, 1:]
+                continue
+            known = random_known(len(w), w.shape[1] // N_VOICES, masking)
+            inputs["known"] = known_ids(w[:, :-1], known[:, :-1])
+            yield inputs, w[:, 1:], (~known[:, 1:]).astype(np.float32)
 
 
 class Checkpoint(keras.callbacks.Callback):

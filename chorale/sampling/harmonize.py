@@ -1,10 +1,11 @@
 """Harmonize a melody: the given voice is fixed, the model writes the other three.
 
-The model is left-to-right, so "conditioning" on a melody is just forcing: at every step
-the given voice's token is fed as it is and only the other voices are sampled (see
-`chorale.sampling.sample.sample`). The model never sees the melody ahead of the current step, so
-K candidates are sampled in one batch and the one with the fewest voice-leading errors
-(ties: the highest log-likelihood per sampled note) is kept.
+The melody's tokens are given to the sampler (`chorale.sampling.sample.sample`): a model
+with look-ahead reads the whole melody before it writes a note, so it can prepare a
+cadence before the melody gets there; at every step the given voice's token is fed as it
+is and only the other voices are sampled. K candidates are sampled in one batch and the
+one with the fewest voice-leading errors (then the fewest missed cadences, then the
+highest log-likelihood per sampled note) is kept.
 """
 
 from __future__ import annotations
@@ -42,62 +43,91 @@ def read_line(path, part=None) -> tuple[np.ndarray, tuple[int, ...]]:
 
 
 def trimmed(line, fermatas, empty: str) -> tuple[np.ndarray, tuple[int, ...]]:
-    """(`line` without leading or trailing rests, `fermatas` moved with it and cut to it);
-    a line of rests only is the error `empty`."""
+    """(`line` (steps,), or lines (steps, k), without the leading or trailing steps where
+    nothing is sung, `fermatas` moved with it and cut to it); nothing sung is the error `empty`."""
     line = np.asarray(line)
-    sung = np.flatnonzero(line != REST)
+    sung = np.flatnonzero((line != REST).reshape(len(line), -1).any(axis=1))
     if not sung.size:
         raise ChoraleError(empty)
     first, last = sung[0], sung[-1]
     return line[first: last + 1].astype(np.int32), tuple(int(f - first) for f in fermatas if first <= f <= last)
 
 
-def fit_range(melody: np.ndarray, low: int, high: int, voice: str = "soprano") -> tuple[np.ndarray, int]:
+def fit_range(melody: np.ndarray, low, high, voice="soprano") -> tuple[np.ndarray, int]:
     """(melody moved into low..high, semitones moved). Octaves first, since they keep the key;
-    otherwise the smallest shift. A melody wider than the range is an error."""
-    sung = melody[melody != REST]
-    top, bottom = int(sung.max()), int(sung.min())
-    if top - bottom > high - low:
-        raise ChoraleError(f"the melody spans {note_name(bottom)}..{note_name(top)} ({top - bottom} semitones), "
-                           f"wider than the model's {voice} range {note_name(low)}..{note_name(high)} "
-                           f"({high - low} semitones)")
-    fits = list(range(low - bottom, high - top + 1))
+    otherwise the smallest shift. A melody wider than the range is an error.
+
+    Several lines (steps, k), sung by the k voices `voice` names, with a low and high each,
+    move together, by one shift that fits them all."""
+    lines = np.asarray(melody).reshape(len(melody), -1)
+    names, lows, highs = np.atleast_1d(voice), np.atleast_1d(low), np.atleast_1d(high)
+    fits = None
+    for line, name, lo, hi in zip(lines.T, names, lows, highs):
+        sung = line[line != REST]
+        top, bottom = int(sung.max()), int(sung.min())
+        if top - bottom > hi - lo:
+            raise ChoraleError(f"the {'melody' if len(names) == 1 else name} spans {note_name(bottom)}..{note_name(top)} "
+                               f"({top - bottom} semitones), wider than the model's {name} range "
+                               f"{note_name(lo)}..{note_name(hi)} ({hi - lo} semitones)")
+        these = set(range(lo - bottom, hi - top + 1))
+        fits = these if fits is None else fits & these
+    if not fits:
+        raise ChoraleError(f"no transposition fits the {' and '.join(names)} into the model's ranges together")
     octaves = [k for k in fits if k % 12 == 0]
-    shift = min(octaves or fits, key=abs)
+    shift = min(sorted(octaves or fits), key=abs)
     return np.where(melody != REST, melody + shift, REST), shift
 
 
-def forced_tokens(melody: np.ndarray, voice: int, vocab: Vocabulary, voice_ranges) -> np.ndarray:
-    """(steps * 4,) tokens: the melody's in its voice's slots, UNSAMPLED elsewhere.
+def forced_tokens(melody: np.ndarray, voice, vocab: Vocabulary, voice_ranges) -> np.ndarray:
+    """(steps * 4,) tokens: the melody's in its voice's slots (several lines (steps, k): each
+    in the slots of its voice in the list `voice`), UNSAMPLED elsewhere.
 
-    The sampler needs the very first token (the soprano's) given. When the melody is in
-    another voice, the soprano starts on the melody's first pitch class, in the octave
-    (above the melody's note) nearest the middle of the soprano range: a doubling,
-    consonant with whatever follows.
+    The sampler needs the very first token (the soprano's) given. When the soprano is not
+    given, it starts on the first given pitch class, in the octave (above that note)
+    nearest the middle of the soprano range: a doubling, consonant with whatever follows.
     """
-    grid = np.zeros((len(melody), N_VOICES), np.int32)
-    grid[:, voice] = melody
+    voices = list(np.atleast_1d(voice))
+    lines = np.asarray(melody).reshape(len(melody), -1)
+    grid = np.zeros((len(lines), N_VOICES), np.int32)
+    grid[:, voices] = lines
     tokens = np.full(grid.size, UNSAMPLED, np.int64)
-    tokens[voice::N_VOICES] = vocab.encode(grid)[voice::N_VOICES]
-    if voice != 0:
+    encoded = vocab.encode(grid)
+    for v in voices:
+        tokens[v::N_VOICES] = encoded[v::N_VOICES]
+    if 0 not in voices:
         low, high = voice_ranges[0]
         middle = (low + high) / 2
-        doublings = [p for p in range(max(low, int(melody[0])), high + 1) if p % 12 == melody[0] % 12]
+        note = int(lines[0][lines[0] != REST][0])
+        doublings = [p for p in range(max(low, note), high + 1) if p % 12 == note % 12]
         first = min(doublings, key=lambda p: abs(p - middle)) if doublings else round(middle)
         tokens[0] = vocab.encode(np.array([[first, 0, 0, 0]]))[0]
     return tokens
 
 
-def best_candidate(errors, logliks) -> int:
-    """Index of the candidate with the fewest voice-leading errors; ties go to the highest
-    log-likelihood, then to the first."""
-    return min(range(len(errors)), key=lambda i: (errors[i], -logliks[i], i))
+def best_candidate(errors, logliks, misses=None) -> int:
+    """Index of the candidate with the fewest voice-leading errors, then (with `misses`) the
+    fewest missed cadences; ties go to the highest log-likelihood, then to the first."""
+    misses = np.zeros(len(errors)) if misses is None else misses
+    return min(range(len(errors)), key=lambda i: (errors[i], misses[i], -logliks[i], i))
 
 
-def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ranges, candidates: int,
+def missed_cadence(grid: np.ndarray, plan: Plan | None) -> bool:
+    """Whether a planned piece's last bass note is off its key's tonic. The sampler draws the
+    final bass from the tonic, but the voice-leading guard outranks that when the voices
+    written before the bass in its chord leave only a parallel there; another candidate
+    usually closes as planned."""
+    if plan is None or plan.key is None:
+        return False
+    bass = grid[:, N_VOICES - 1][grid[:, N_VOICES - 1] != REST]
+    return bool(bass.size) and bass[-1] % 12 != plan.key[0]
+
+
+def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice, voice_ranges, candidates: int,
               seed: int, temperature: float = 1.0, voice_leading: bool = True, plan: Plan | None = None,
               progress=None) -> Harmonization:
     """Sample `candidates` harmonizations of `melody` (already in range) in one batch; keep the best.
+    `melody` is one line (steps,) sung by `voice`, or lines (steps, k) sung by the k voices
+    of the list `voice`; the model writes the others.
 
     `plan`: the key, fermatas and length the model is told (None: nothing known; see
     `chorale.sampling.sample.sample`).
@@ -106,13 +136,13 @@ def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice: str, voice_ra
     sampler's guard against parallel fifths and octaves, and hidden ones between soprano
     and bass (see `chorale.sampling.sample.sample`).
     """
-    v = VOICES.index(voice)
-    tokens = forced_tokens(melody, v, vocab, voice_ranges)
+    voices = [VOICES.index(v) for v in ([voice] if isinstance(voice, str) else voice)]
+    tokens = forced_tokens(melody, voices, vocab, voice_ranges)
     controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
     sampled, logliks = sample(model, vocab, np.tile(tokens, (candidates, 1)),
                               [seed + i for i in range(candidates)], controls, progress,
                               None if plan is None else [plan] * candidates)
     grids = [vocab.decode(row) for row in sampled]
     errors = np.array([voice_leading_errors(g) for g in grids])
-    chosen = best_candidate(errors, logliks)
+    chosen = best_candidate(errors, logliks, [missed_cadence(g, plan) for g in grids])
     return Harmonization(grids[chosen], chosen, logliks, errors)

@@ -1,12 +1,11 @@
 """Regenerate a region: rewrite some voices in some bars and keep every other note exactly.
 
-The model reads left to right, so while it writes the region it cannot see the music
-after it. The music after it still judges each candidate: K candidates are sampled in one
-batch, every note outside the region forced as it is, and the one with the fewest
-voice-leading errors (on the whole piece, so the joins at both ends count) is kept; ties
-go to the highest log-likelihood of everything from the region's first note to the end,
-the notes after the region included. A region that fits what follows makes that music
-likely; one that does not, makes it unlikely.
+Every note outside the region is given to the sampler, so a model with look-ahead reads
+the music on both sides of the region before it writes its first note, and the region
+leads into what follows it (a left-to-right model sees only the music before it). K
+candidates are sampled in one batch; the one with the fewest voice-leading errors on the
+whole piece (so the joins at both ends count) is kept, ties going to the one that closes
+on the planned tonic, then to the highest log-likelihood of its notes, as for harmonize.
 """
 
 from __future__ import annotations
@@ -16,20 +15,8 @@ import numpy as np
 from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary
 from chorale.model.plan import Plan
 from chorale.music import voice_leading_errors
-from chorale.sampling.harmonize import Harmonization, best_candidate
-from chorale.sampling.sample import Controls, log_softmax, sample
-
-
-def log_likelihoods(sampler, tokens: np.ndarray) -> np.ndarray:
-    """(batch, length - 1) log-probability the model gives each token after the first,
-    reading `tokens` (batch, length) left to right: teacher forcing on the NumPy stepper."""
-    tokens = np.asarray(tokens, np.int64)
-    stepper = sampler.stepper(len(tokens))
-    out = np.empty((len(tokens), tokens.shape[1] - 1))
-    rows = np.arange(len(tokens))
-    for t in range(tokens.shape[1] - 1):
-        out[:, t] = log_softmax(stepper(tokens[:, t], t).astype(np.float64))[rows, tokens[:, t + 1]]
-    return out
+from chorale.sampling.harmonize import Harmonization, best_candidate, missed_cadence
+from chorale.sampling.sample import Controls, sample
 
 
 def regenerate(sampler, vocab: Vocabulary, grid: np.ndarray, region: np.ndarray, voice_ranges, candidates: int,
@@ -48,11 +35,9 @@ def regenerate(sampler, vocab: Vocabulary, grid: np.ndarray, region: np.ndarray,
     region = np.concatenate([np.zeros((lead, N_VOICES), bool), region])
     tokens = np.where(region.reshape(-1), UNSAMPLED, vocab.encode(grid))
     controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
-    sampled, _ = sample(sampler, vocab, np.tile(tokens, (candidates, 1)), [seed + i for i in range(candidates)],
-                        controls, progress, None if plan is None else [plan] * candidates)
-    first = int(np.flatnonzero(region.reshape(-1))[0])
-    logliks = log_likelihoods(sampler, sampled)[:, first - 1:].mean(axis=1)  # token t+1's row is t
+    sampled, logliks = sample(sampler, vocab, np.tile(tokens, (candidates, 1)), [seed + i for i in range(candidates)],
+                              controls, progress, None if plan is None else [plan] * candidates)
     grids = [vocab.decode(row)[lead:] for row in sampled]
     errors = np.array([voice_leading_errors(g) for g in grids])
-    chosen = best_candidate(errors, logliks)
+    chosen = best_candidate(errors, logliks, [missed_cadence(g, plan) for g in grids])
     return Harmonization(grids[chosen], chosen, logliks, errors)

@@ -4,7 +4,8 @@ The model runs one token at a time on NumPy copies of its weights (a `Stepper`, 
 `chorale.sampling.stepper`), so a token costs the same at any length. Given tokens
 (primers, melodies) are fed as they are; each sampled note may be redrawn by the
 voice-leading guard (`chorale.sampling.guard`). A plan (key, fermatas, length; see
-`chorale.model.plan`) is read by the model at every step.
+`chorale.model.plan`) is read by the model at every step, and a model with look-ahead
+reads every given token, ahead of the current step as well as behind it, before the first.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, UNSAMPLED, Vocabulary
+from chorale.model.masks import known_ids
 from chorale.model.plan import Plan, ending, plan_rows
 from chorale.sampling.guard import forbidden_tokens
 from chorale.sampling.stepper import Sampler
@@ -158,7 +160,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     """Sample token sequences, one token at a time, from a Sampler or a Keras chorale model.
 
     forced: (batch, tokens) int array; a value >= 0 is given (primer notes, a melody to
-    harmonize) and is fed to the model as it is; UNSAMPLED (-1) marks tokens to sample.
+    harmonize, the music around a region) and is fed to the model as it is (a model with
+    look-ahead reads all of them from the start); UNSAMPLED (-1) marks tokens to sample.
     Every sequence has its own random generator (seeded from `seeds`), so a batch gives
     the same music as sampling each sequence alone. The first token must be given.
 
@@ -193,10 +196,11 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
     first_chord_notes, final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
     opening = first_chord(forced)
-    stepper = sampler.stepper(batch)
-    # guidance: a second stepper without the plan, and logits pushed away from its own
+    known = known_ids(forced, forced != UNSAMPLED)
+    stepper = sampler.stepper(batch, known)
+    # guidance: a second stepper without the plan (the known notes still known), and logits pushed away from its own
     guided = rows is not None and controls.plan_weight != 1
-    planless = sampler.stepper(batch) if guided else None
+    planless = sampler.stepper(batch, known) if guided else None
     tokens = forced.copy()
     loglik = np.zeros(batch)
     sampled = np.zeros(batch)
@@ -251,6 +255,19 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
         if progress is not None:
             progress(1)
     return tokens, loglik / np.maximum(sampled, 1)
+
+
+def log_likelihoods(sampler: Sampler, tokens: np.ndarray) -> np.ndarray:
+    """(batch, length - 1) log-probability the model gives each token after the first,
+    reading `tokens` (batch, length) left to right with nothing known ahead: teacher forcing
+    on the NumPy stepper."""
+    tokens = np.asarray(tokens, np.int64)
+    stepper = sampler.stepper(len(tokens), np.zeros(tokens.shape, np.int32))
+    out = np.empty((len(tokens), tokens.shape[1] - 1))
+    rows = np.arange(len(tokens))
+    for t in range(tokens.shape[1] - 1):
+        out[:, t] = log_softmax(stepper(tokens[:, t], t).astype(np.float64))[rows, tokens[:, t + 1]]
+    return out
 
 
 # ---------------------------------------------------------------------------- generate

@@ -6,7 +6,9 @@ copies of its weights (Fast WaveNet generation, Paine et al. 2016): each causal
 convolution keeps a ring buffer of its last (kernel - 1) * dilation inputs, recurrent
 layers carry their state, embeddings and heads see one token. NumPy avoids per-call
 framework overhead (about 0.2 ms a token instead of 2.4 ms for a tf.function call) and
-works whatever KERAS_BACKEND the model was trained with.
+works whatever KERAS_BACKEND the model was trained with. A model with look-ahead reads
+the known cells through a non-causal encoder (chorale.model.networks.LookAhead); it runs
+once per piece, when the stepper is made (`look_ahead`), and each step adds its row.
 
 Adding a layer (or a backbone made of new layers): its class -> extractor in
 `_extractors`, a step class in `STEPS`, and an exactness test in tests/test_sample.py.
@@ -92,6 +94,13 @@ def _chorale_embedding(layer):
     for i, table in enumerate(layer.plan_tables):
         p[f"plan{i}"] = _weights(table)[0]
         p[f"plan{i}"][0] = 0  # id 0 (unknown) adds nothing, as in ChoraleEmbedding.call
+    if layer.encoder is not None:  # flat names: Sampler.save stores one level of arrays
+        encoder = layer.encoder
+        p.update(ahead_cells=_weights(encoder.cells)[0], ahead_voices=_weights(encoder.voices)[0],
+                 ahead_steps=_weights(encoder.steps)[0], ahead_dilations=list(encoder.dilations))
+        for j, conv in enumerate(encoder.convs):
+            p[f"ahead_kernel{j}"], p[f"ahead_bias{j}"] = _weights(conv)
+        p["ahead_out_kernel"], p["ahead_out_bias"] = _weights(encoder.out)
     return "embedding", p
 
 
@@ -204,14 +213,32 @@ class _LSTM:
         return self.h
 
 
+def look_ahead(p: dict, known: np.ndarray) -> np.ndarray:
+    """chorale.model.networks.LookAhead on NumPy weights: (batch, time) known ids ->
+    (batch, time, dim), row t for token t + 1. "same" padding: (k - 1) * d zeros, half on
+    each side, as Keras pads."""
+    known = np.asarray(known)
+    t = np.arange(known.shape[1])
+    x = p["ahead_cells"][known] + (p["ahead_voices"][t % N_VOICES] + p["ahead_steps"][(t // N_VOICES) % STEPS_PER_BAR])
+    for j, dilation in enumerate(p["ahead_dilations"]):
+        kernel, bias = p[f"ahead_kernel{j}"], p[f"ahead_bias{j}"]
+        pad = (len(kernel) - 1) * int(dilation)
+        padded = np.pad(x, ((0, 0), (pad // 2, pad - pad // 2), (0, 0)))
+        h = sum(padded[:, i * dilation: i * dilation + x.shape[1]] @ kernel[i] for i in range(len(kernel)))
+        x = x + np.maximum(h + bias, 0)
+    out = x @ p["ahead_out_kernel"] + p["ahead_out_bias"]
+    return np.concatenate([out[:, 1:], np.zeros_like(out[:, :1])], axis=1).astype(np.float32)
+
+
 class _Embedding:
     """Token embedding, plus chorale.model.networks.ChoraleEmbedding's voice (t % 4) and
-    step-in-bar embeddings and its plan embeddings (one table per plan column) when the
-    model has them."""
+    step-in-bar embeddings, its plan embeddings (one table per plan column) and its
+    look-ahead rows (`context`, set once per piece) when the model has them."""
 
     def __init__(self, p, batch):
         self.tokens, self.voices, self.steps = p["tokens"], p.get("voices"), p.get("steps")
         self.plan = [p[f"plan{i}"] for i in range(len(p)) if f"plan{i}" in p]
+        self.context = None  # (batch, time, dim): the look-ahead encoder's rows
 
     def __call__(self, tokens, t, plan=None):
         x = self.tokens[tokens]
@@ -220,6 +247,8 @@ class _Embedding:
         if plan is not None:  # None: every part unknown, which adds nothing (row 0 is zero)
             for i, table in enumerate(self.plan):
                 x = x + table[plan[:, i]]
+        if self.context is not None:
+            x = x + self.context[:, t]
         return x
 
 
@@ -259,8 +288,21 @@ class Sampler:
         kind, p = self.layers[0]
         return sum(k.startswith("plan") for k in p) if kind == "embedding" else 0
 
-    def stepper(self, batch: int = 1) -> Stepper:
-        return Stepper([STEPS[kind](p, batch) for kind, p in self.layers])
+    @property
+    def looks_ahead(self) -> bool:
+        """Whether the model reads the known cells (a look-ahead encoder)."""
+        kind, p = self.layers[0]
+        return kind == "embedding" and "ahead_cells" in p
+
+    def stepper(self, batch: int = 1, known: np.ndarray | None = None) -> Stepper:
+        """A stepper for `batch` sequences. A model with look-ahead needs `known` (batch, time)
+        known ids (chorale.model.masks.known_ids; all 0: nothing known) for the whole piece."""
+        stepper = Stepper([STEPS[kind](p, batch) for kind, p in self.layers])
+        if self.looks_ahead:
+            if known is None or np.shape(known)[0] != batch:
+                raise ChoraleError("a model with look-ahead needs the known cells of every sequence (known=)")
+            stepper.steps[0].context = look_ahead(self.layers[0][1], known)
+        return stepper
 
     def save(self, path, source_hash: str) -> None:
         from chorale.io.files import atomic_write
@@ -294,7 +336,7 @@ class Sampler:
 
     def output_width(self) -> int:
         """How many classes the model predicts (one step on token 0)."""
-        return self.stepper()(np.zeros(1, np.int64), 0).shape[-1]
+        return self.stepper(known=np.zeros((1, 1), np.int32))(np.zeros(1, np.int64), 0).shape[-1]
 
 
 def file_hash(path) -> str:
@@ -309,7 +351,7 @@ class Stepper:
 
     def __call__(self, tokens: np.ndarray, t: int, plan: np.ndarray | None = None) -> np.ndarray:
         """Feed token t of every sequence in the batch (with its plan row, (batch, columns)
-        ids, or None: nothing known); return logits for token t + 1."""
+        ids, or None: no plan); return logits for token t + 1."""
         x = self.steps[0](tokens, t, plan)
         for step in self.steps[1:]:
             x = step(x, t)
