@@ -133,7 +133,7 @@ def table(result) -> str:
             rows.append((f"{p} NLL {side.replace('_', ' ')}",
                          lambda r, p=p, s=side: f"{r['protocols'][p][s]:.4f}" if r["protocols"] else "-"))
     width = max(len(n) for n, _ in rows)
-    lines = [f"{'':<{width}}  " + "  ".join(f"{Path(n).name:>14}" for n in names)]
+    lines = [f"{'':<{width}}  " + "  ".join(f"{'/'.join(Path(n).parts[-2:]):>14}" for n in names)]
     lines += [f"{label:<{width}}  " + "  ".join(f"{cell(result['models'][n]):>14}" for n in names)
               for label, cell in rows]
     return "\n".join(lines)

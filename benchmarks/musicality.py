@@ -61,6 +61,9 @@ def samples(model_dir, count: int, temperature: float, reference, voice_leading:
     return scored
 
 
+OTHER_KEYS = ("G major", "E minor", "Bb major")  # beside D minor: one key asked for is a small sample
+
+
 def keys_asked_for(model_dir, key: str, count: int) -> float:
     """Share of `chorale generate --primer none --key KEY --seed i` (i < count) whose notes,
     all 16 bars, fit KEY best: does a plan alone set the key?"""
@@ -169,7 +172,8 @@ def main():
         "agreement_with_bach": agreement,
         "last_bass_as_bach": final_bass,
         "key_asked_for": {"key": "D minor", "primer": "none", "samples": 20,
-                          "share_in_that_key": keys_asked_for(args.default, "D minor", 20)},
+                          "share_in_that_key": keys_asked_for(args.default, "D minor", 20),
+                          "other_keys": {k: keys_asked_for(args.default, k, 20) for k in OTHER_KEYS}},
     }
     if "reference" in aggregate:
         summary.update(versus_reference(aggregate))
@@ -187,7 +191,7 @@ def main():
           f"{summary['parallels_per_note_vs_bach_without_guard']:.1f}x)")
     asked = summary["key_asked_for"]
     print(f"--primer none --key '{asked['key']}': {asked['share_in_that_key']:.0%} of {asked['samples']} samples "
-          "fit that key best")
+          "fit that key best; " + ", ".join(f"{k}: {v:.0%}" for k, v in asked["other_keys"].items()))
     if "reference" in aggregate:
         print(f"Default better than the reference (fewer faults, else nearer Bach) on {summary['default_better']} of "
               f"{len(music.METRICS)} metrics (reference better on {summary['reference_better']}, ties {summary['ties']})")

@@ -161,12 +161,12 @@ def test_protocols_by_hand(constant_model):
 
 
 def test_protocols_equal_the_stepper_on_a_random_model(tmp_path):
-    from chorale.model.evaluate import _versus
+    from chorale.model.evaluate import look_ahead_protocols
 
     model = look_ahead_model(4)
     rng = np.random.default_rng(5)
     tokens = [rng.integers(0, VOCAB.size, 36 * 4), rng.integers(0, VOCAB.size, 70 * 4)]
-    r = _versus(model, tokens, regions_unknown)
+    r = look_ahead_protocols(model, tokens)["infill"]
     sampler = Sampler.from_model(model)
     seen, plain = [], []
     for t in tokens:

@@ -68,7 +68,8 @@ def test_the_key_moves_with_the_transposition():
     x = np.tile(VOCAB.encode(np.array([[72, 67, 64, 48]] * 33)), (8, 1))
     plan = np.tile(plan_rows(Plan((0, "major"), None, 33), 33), (8, 1, 1))
     shifts = np.ones((8, len(TRANSPOSE)), bool)
-    for (tokens, p), _ in batches(x, 8, seed=3, start=0, epochs=4, steps=1, shifts=shifts, plan=plan):
+    for inputs, _ in batches(x, 8, seed=3, start=0, epochs=4, steps=1, shifts=shifts, plan=plan):
+        tokens, p = inputs["tokens"], inputs["plan"]
         moved = tokens[:, 0] - x[0, 0]
         shown = p[:, 0, 0] > 0
         assert shown.any() and (p[:, :, 0] == p[:, :1, 0]).all()

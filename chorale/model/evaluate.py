@@ -77,26 +77,32 @@ def _seeing(model, tokens: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.asarray(model(inputs, training=False))
 
 
-def _versus(model, tokens: list[np.ndarray], masks) -> dict:
-    """NLL of the unknown cells (targets) of each chorale's masks (`masks(length)` -> (n, length)
-    bool known), with those masks given and with nothing known (left to right)."""
-    parts = {"look_ahead": [], "left_to_right": []}
+def look_ahead_protocols(model, tokens: list[np.ndarray]) -> dict:
+    """{protocol: {"look_ahead", "left_to_right", "gain"}} for PROTOCOLS: NLL of the unknown
+    cells (targets) of each chorale's masks, with those masks given and with nothing known
+    (left to right). Each chorale's masks and its plain reading run as one batch."""
+    parts = {name: {"look_ahead": [], "left_to_right": []} for name in PROTOCOLS}
     for t in tokens:
-        known = masks(len(t))
-        if not len(known):
+        masks = {name: masks_of(len(t)) for name, masks_of in PROTOCOLS.items()}
+        known = np.concatenate([np.zeros((1, len(t)), bool), *masks.values()])
+        logits = _seeing(model, np.repeat(t[None], len(known), axis=0), known)
+        first = 1  # row 0: nothing known
+        for name, mask in masks.items():
+            n = len(mask)
+            targets, unknown = np.repeat(t[None, 1:], n, axis=0), ~mask[:, 1:]
+            voices = np.broadcast_to(np.arange(1, len(t)) % N_VOICES, targets.shape)
+            parts[name]["look_ahead"].append((logits[first:first + n], targets, voices, unknown))
+            parts[name]["left_to_right"].append((np.repeat(logits[:1], n, axis=0), targets, voices, unknown))
+            first += n
+    out = {}
+    for name, readings in parts.items():
+        if not any(len(p[1]) for p in readings["look_ahead"]):
+            out[name] = None
             continue
-        rows = np.repeat(t[None], len(known), axis=0)
-        plain = _seeing(model, t[None], np.zeros((1, len(t)), bool))
-        seeing = _seeing(model, rows, known)
-        targets, unknown = rows[:, 1:], ~known[:, 1:]
-        voices = np.broadcast_to(np.arange(1, len(t)) % N_VOICES, targets.shape)
-        parts["look_ahead"].append((seeing, targets, voices, unknown))
-        parts["left_to_right"].append((np.repeat(plain, len(known), axis=0), targets, voices, unknown))
-    if not parts["look_ahead"]:
-        return None
-    out = {name: score(*(np.concatenate([p[i].reshape(-1, *p[i].shape[2:]) for p in rows]) for i in range(4)))
-           for name, rows in parts.items()}
-    out["gain"] = out["left_to_right"]["nll"] - out["look_ahead"]["nll"]
+        out[name] = {reading: score(*(np.concatenate([p[i].reshape(-1, *p[i].shape[2:]) for p in rows])
+                                      for i in range(4)))
+                     for reading, rows in readings.items()}
+        out[name]["gain"] = out[name]["left_to_right"]["nll"] - out[name]["look_ahead"]["nll"]
     return out
 
 
@@ -117,6 +123,9 @@ def regions_unknown(length: int) -> np.ndarray:
     return known
 
 
+PROTOCOLS = {"harmonize": soprano_known, "infill": regions_unknown}  # the look-ahead protocols' masks
+
+
 def score_chorales(model, vocab: Vocabulary, chorales, source: str, split: str) -> dict:
     """Both protocols on `chorales` (a dataset split), with the plan unknown; a model with a
     plan input is also scored told each chorale's plan ("planned"), one with look-ahead on
@@ -131,8 +140,7 @@ def score_chorales(model, vocab: Vocabulary, chorales, source: str, split: str) 
         rows = chorale_plans(chorales)
         out["planned"] = {"windowed": windowed(model, tokens, rows), "whole": whole(model, tokens, rows)}
     if "known" in names:
-        out["harmonize"] = _versus(model, tokens, soprano_known)
-        out["infill"] = _versus(model, tokens, regions_unknown)
+        out.update(look_ahead_protocols(model, tokens))
     return out
 
 
