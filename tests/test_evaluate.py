@@ -20,18 +20,21 @@ P = np.array([0.1, 0.2, 0.3, 0.4])  # the model's constant next-token distributi
 CHORD = [62, 61, 60, 0]  # tokens 3, 2, 1, 0 in Vocabulary(60, 62)
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    """A model whose logits ignore the input: log P everywhere."""
-    folder = tmp_path_factory.mktemp("model")
+def constant_model(folder, **options):
+    """A run folder whose model's logits ignore every input: log P everywhere."""
     vocab = Vocabulary(60, 62)
-    model = build_chorale_model("wavenet", vocab, filters=4, dilations=(1,), embed_dim=4)
+    model = build_chorale_model("wavenet", vocab, filters=4, dilations=(1,), embed_dim=4, **options)
     dense = model.get_layer("logits")
     dense.set_weights([np.zeros_like(dense.get_weights()[0]), np.log(P)])
     model.save(folder / "model.keras")
     (folder / "card.json").write_text(json.dumps({"architecture": "wavenet", "vocabulary": vocab.to_dict(),
                                                         "voice_ranges": [[60, 62]] * 4}))
     return folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return constant_model(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="module")

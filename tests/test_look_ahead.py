@@ -1,7 +1,6 @@
 """Look-ahead: the masks training draws, no leak of unknown notes, the stepper exact with
 the encoder, the evaluate protocols by hand, and the bundled model's harmonize/regenerate."""
 
-import json
 import math
 
 import numpy as np
@@ -11,14 +10,14 @@ keras = pytest.importorskip("keras")
 
 from chorale import ChoraleError  # noqa: E402
 from chorale.data.loader import write_csv  # noqa: E402
-from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary  # noqa: E402
+from chorale.encoding import N_VOICES, UNSAMPLED  # noqa: E402
 from chorale.model.evaluate import evaluate, regions_unknown, soprano_known  # noqa: E402
 from chorale.model.masks import KINDS, known_ids, random_known  # noqa: E402
-from chorale.model.networks import build_chorale_model  # noqa: E402
 from chorale.model.plan import SIZES  # noqa: E402
 from chorale.model.train import batches  # noqa: E402
 from chorale.sampling.sample import sample  # noqa: E402
 from chorale.sampling.stepper import Sampler  # noqa: E402
+from tests.test_evaluate import CHORD, constant_model as constant_run  # noqa: E402
 from tests.test_sample import VOCAB, randomized  # noqa: E402
 
 STEPS = 33
@@ -115,22 +114,12 @@ def test_a_model_with_look_ahead_needs_the_known_cells():
         Sampler.from_model(look_ahead_model()).stepper(1)
 
 
-# ------------------------------------------------------------------ the evaluate protocols, by hand
-P = np.array([0.1, 0.2, 0.3, 0.4])  # the model's constant next-token distribution
-CHORD = [62, 61, 60, 0]  # tokens 3, 2, 1, 0 in Vocabulary(60, 62)
-
-
+# ------------------------------------------------------------------ the evaluate protocols, by hand (P, CHORD:
+# tokens 3, 2, 1, 0 every step, under a constant distribution P over the 4 tokens)
 @pytest.fixture(scope="module")
 def constant_model(tmp_path_factory):
-    """A look-ahead model whose logits ignore every input: log P everywhere."""
-    folder = tmp_path_factory.mktemp("model")
-    vocab = Vocabulary(60, 62)
-    model = build_chorale_model("wavenet", vocab, filters=4, dilations=(1,), embed_dim=4, look_ahead=True)
-    dense = model.get_layer("logits")
-    dense.set_weights([np.zeros_like(dense.get_weights()[0]), np.log(P)])
-    model.save(folder / "model.keras")
-    (folder / "card.json").write_text(json.dumps({"architecture": "wavenet", "vocabulary": vocab.to_dict(),
-                                                        "voice_ranges": [[60, 62]] * 4}))
+    """A look-ahead model whose logits ignore every input (log P), and a dataset."""
+    folder = constant_run(tmp_path_factory.mktemp("model"), look_ahead=True)
     data = tmp_path_factory.mktemp("data")
     (data / "test").mkdir()
     write_csv(data / "test" / "chorale_000.csv", np.array([CHORD] * 33))  # one 2-bar region (32 steps)

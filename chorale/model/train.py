@@ -28,7 +28,7 @@ from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
 from chorale.model import plan as plans
 from chorale.model.masks import known_ids, random_known
-from chorale.model.run import check_run_folder, read_run, safe_load, write_sampler
+from chorale.model.run import check_run_folder, safe_load, write_sampler
 
 WINDOW, SHIFT = 33, 16  # the reference protocol: chords per window (32 of context + 1), chords between windows
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
