@@ -90,7 +90,7 @@ class LookAhead(layers.Layer):
         self.convs = [layers.Conv1D(filters, kernel_size, padding="same", dilation_rate=d, activation="relu",
                                     name=f"conv{i}") for i, d in enumerate(self.dilations)]
         # zeros: the encoder starts adding nothing, so the decoder first trains as it would alone
-        # (a random start added a large position-dependent input that slowed training by ~0.03 nats)
+        # (a random start added a large position-dependent input: 0.013 nats worse test NLL after 12 epochs)
         self.out = layers.Dense(dim, kernel_initializer="zeros", name="out")
 
     def build(self, input_shape):
