@@ -19,7 +19,7 @@ import click
 
 from chorale import ChoraleError, __version__, defaults
 from chorale.cli_types import (BARS, COUNT, DROPOUT, LEARNING_RATE, PLAN_WEIGHT, POSITIVE, PROBABILITY, SEED, STEPS,
-                               TEMPERATURE, TEMPO, Existing, Primer, default_output)
+                               TEMPERATURE, TEMPO, Existing, Primer, Voices, default_output)
 from chorale.forecast import MODELS as FORECAST_MODELS
 
 
@@ -647,7 +647,7 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 # ---------------------------------------------------------------------------- harmonize
 @cli.command("harmonize", short_help="Write alto, tenor and bass under a melody.")
 @click.argument("melody", type=Existing())
-@click.option("--voice", default=defaults.VOICE, show_default=True,
+@click.option("--voice", type=Voices(), default=defaults.VOICE, show_default=True,
               help="The voice that sings the melody (soprano, alto, tenor or bass); the model writes the "
               "other three. Two or three, e.g. soprano,bass: MELODY is a piece whose those voices are kept.")
 @click.option("--part", help="Part or track holding the melody: a 0-based number or a name "

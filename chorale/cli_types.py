@@ -64,6 +64,24 @@ class Primer(click.ParamType):
         return text
 
 
+class Voices(click.ParamType):
+    """One voice name, or several comma-separated (soprano,bass): unknown names and all four
+    at once are usage errors."""
+
+    name = "voices"
+
+    def convert(self, value, param, ctx):
+        from chorale.encoding import VOICES
+
+        names = [n.strip().lower() for n in str(value).split(",") if n.strip()]
+        unknown = [n for n in names if n not in VOICES]
+        if not names or unknown:
+            self.fail(f"'{value}': expected voices among {', '.join(VOICES)}, e.g. soprano or soprano,bass", param, ctx)
+        if len(set(names)) == len(VOICES):
+            self.fail("all four voices given: nothing to write", param, ctx)
+        return ",".join(dict.fromkeys(names))
+
+
 class Existing(click.ParamType):
     """A path that must exist: a file, or also a folder with `folder_ok`. Unlike
     click.Path, a name too long or a folder that cannot be read is said as such, not

@@ -207,3 +207,21 @@ def test_regenerate_keeps_the_outside_and_the_kept_voice_exactly(bundled_model, 
     assert changed[32:64, 1:3].any()
     changed[32:64, 1:3] = False
     assert not changed.any()
+
+
+def test_cli_harmonize_keeps_two_voices_and_refuses_bad_ones(tmp_path, bach):
+    from click.testing import CliRunner
+
+    from chorale.cli import cli
+    from chorale.data.loader import read_csv
+
+    source = tmp_path / "in.csv"
+    write_csv(source, bach.grid)
+    result = CliRunner().invoke(cli, ["harmonize", str(source), "--voice", "Soprano, bass", "--candidates", "2",
+                                      "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(read_csv(tmp_path / "out.csv")[:, [0, 3]], bach.grid[:, [0, 3]])
+    for bad in ("sopran", "soprano,alto,tenor,bass"):
+        result = CliRunner().invoke(cli, ["harmonize", str(source), "--voice", bad, "--out", str(tmp_path / "x.mid")])
+        assert result.exit_code == 2 and "--voice" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.mid").exists()
