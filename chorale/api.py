@@ -188,8 +188,7 @@ class Model:
         the_key = resolve_key(key, alone, seed, ending=int(lowest[lowest != REST][-1]))
         stops = (fermata_steps(fermatas, len(line)) if fermatas is not None
                  else tuple(sorted(set(marked) | {len(line) - 1})) if marked else None)
-        result = harmonize(self.sampler, self.vocab, line, names[0] if len(names) == 1 else names,
-                           self.card["voice_ranges"], candidates, seed,
+        result = harmonize(self.sampler, self.vocab, line, names, self.card["voice_ranges"], candidates, seed,
                            temperature, voice_leading, Plan(the_key, stops, len(line)) if planned else None,
                            progress=_reporting(progress, len(line) * N_VOICES - 1))
         chosen = result.chosen

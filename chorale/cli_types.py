@@ -71,15 +71,19 @@ class Voices(click.ParamType):
     name = "voices"
 
     def convert(self, value, param, ctx):
+        from chorale import ChoraleError
+        from chorale.api import _voices
         from chorale.encoding import VOICES
 
-        names = [n.strip().lower() for n in str(value).split(",") if n.strip()]
-        unknown = [n for n in names if n not in VOICES]
-        if not names or unknown:
-            self.fail(f"'{value}': expected voices among {', '.join(VOICES)}, e.g. soprano or soprano,bass", param, ctx)
-        if len(set(names)) == len(VOICES):
+        try:
+            names = list(dict.fromkeys(_voices(str(value))))
+        except ChoraleError as e:
+            self.fail(f"{e}; e.g. soprano or soprano,bass", param, ctx)
+        if not names:
+            self.fail("no voice named; e.g. soprano or soprano,bass", param, ctx)
+        if len(names) == len(VOICES):
             self.fail("all four voices given: nothing to write", param, ctx)
-        return ",".join(dict.fromkeys(names))
+        return ",".join(names)
 
 
 class Existing(click.ParamType):

@@ -200,7 +200,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     stepper = sampler.stepper(batch, known)
     # guidance: a second stepper without the plan (the known notes still known), and logits pushed away from its own
     guided = rows is not None and controls.plan_weight != 1
-    planless = sampler.stepper(batch, known) if guided else None
+    planless = stepper.fresh() if guided else None
     tokens = forced.copy()
     loglik = np.zeros(batch)
     sampled = np.zeros(batch)

@@ -232,13 +232,12 @@ def look_ahead(p: dict, known: np.ndarray) -> np.ndarray:
 
 class _Embedding:
     """Token embedding, plus chorale.model.networks.ChoraleEmbedding's voice (t % 4) and
-    step-in-bar embeddings, its plan embeddings (one table per plan column) and its
-    look-ahead rows (`context`, set once per piece) when the model has them."""
+    step-in-bar embeddings and its plan embeddings (one table per plan column) when the
+    model has them. (Its look-ahead rows are the Stepper's `context`.)"""
 
     def __init__(self, p, batch):
         self.tokens, self.voices, self.steps = p["tokens"], p.get("voices"), p.get("steps")
         self.plan = [p[f"plan{i}"] for i in range(len(p)) if f"plan{i}" in p]
-        self.context = None  # (batch, time, dim): the look-ahead encoder's rows
 
     def __call__(self, tokens, t, plan=None):
         x = self.tokens[tokens]
@@ -247,8 +246,6 @@ class _Embedding:
         if plan is not None:  # None: every part unknown, which adds nothing (row 0 is zero)
             for i, table in enumerate(self.plan):
                 x = x + table[plan[:, i]]
-        if self.context is not None:
-            x = x + self.context[:, t]
         return x
 
 
@@ -297,12 +294,12 @@ class Sampler:
     def stepper(self, batch: int = 1, known: np.ndarray | None = None) -> Stepper:
         """A stepper for `batch` sequences. A model with look-ahead needs `known` (batch, time)
         known ids (chorale.model.masks.known_ids; all 0: nothing known) for the whole piece."""
-        stepper = Stepper([STEPS[kind](p, batch) for kind, p in self.layers])
+        context = None
         if self.looks_ahead:
             if known is None or np.shape(known)[0] != batch:
                 raise ChoraleError("a model with look-ahead needs the known cells of every sequence (known=)")
-            stepper.steps[0].context = look_ahead(self.layers[0][1], known)
-        return stepper
+            context = look_ahead(self.layers[0][1], known)
+        return Stepper(self.layers, batch, context)
 
     def save(self, path, source_hash: str) -> None:
         from chorale.io.files import atomic_write
@@ -344,15 +341,24 @@ def file_hash(path) -> str:
 
 
 class Stepper:
-    """Runs a chorale model (tokens -> next-token logits) one token at a time for a batch."""
+    """Runs a chorale model (tokens -> next-token logits) one token at a time for a batch;
+    `context` (batch, time, dim): the look-ahead encoder's rows, added to the embedding."""
 
-    def __init__(self, steps):
-        self.steps = steps
+    def __init__(self, layers: list[tuple[str, dict]], batch: int, context: np.ndarray | None = None):
+        self.layers, self.batch, self.context = layers, batch, context
+        self.steps = [STEPS[kind](p, batch) for kind, p in layers]
+
+    def fresh(self) -> Stepper:
+        """A new stepper on the same weights and known cells, from the first token (the
+        encoder is not run again)."""
+        return Stepper(self.layers, self.batch, self.context)
 
     def __call__(self, tokens: np.ndarray, t: int, plan: np.ndarray | None = None) -> np.ndarray:
         """Feed token t of every sequence in the batch (with its plan row, (batch, columns)
         ids, or None: no plan); return logits for token t + 1."""
         x = self.steps[0](tokens, t, plan)
+        if self.context is not None:
+            x = x + self.context[:, t]
         for step in self.steps[1:]:
             x = step(x, t)
         return x
