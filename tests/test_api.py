@@ -47,11 +47,6 @@ def invoke(*args):
     return result
 
 
-@pytest.fixture(scope="module")
-def model():
-    return chorale.load_model()
-
-
 def golden_outputs(folder: Path) -> None:
     invoke("generate", "--seed", 3, "--out", folder / "g.mid")
     invoke("generate", "--seed", 3, "--count", 3, "--out", folder / "c.csv")

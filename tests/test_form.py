@@ -6,18 +6,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import chorale
 from chorale import ChoraleError
 from chorale.cli import cli
 from chorale.encoding import STEPS_PER_BAR
 from chorale.form import fermata_steps, parse_bars_list, resolve_key
 from chorale.io.midi import to_score
 from chorale.sampling.harmonize import read_line
-
-
-@pytest.fixture(scope="module")
-def model():
-    return chorale.load_model()
 
 
 def test_the_bundled_model_follows_a_plan(model):

@@ -172,55 +172,40 @@ def test_protocols_equal_the_stepper_on_a_random_model(tmp_path):
 
 
 # ------------------------------------------------------------------ the bundled model
-@pytest.fixture(scope="module")
-def bundled_model():
-    import chorale
-
-    return chorale.load_model()
+def test_the_model_looks_ahead(model):
+    assert model.sampler.looks_ahead and model.card["look_ahead"]
 
 
-@pytest.fixture(scope="module")
-def bach():
-    import chorale
-    from chorale.io.files import bundled
-
-    return chorale.load(bundled("chorales") / "test" / "chorale_004.csv")
-
-
-def test_the_bundled_model_looks_ahead(bundled_model):
-    assert bundled_model.sampler.looks_ahead and bundled_model.card["look_ahead"]
-
-
-def test_two_given_voices_are_kept_exactly_and_the_others_written(bundled_model, bach):
-    satb = bundled_model.harmonize(bach, voice="soprano,bass", candidates=2, seed=1)
-    np.testing.assert_array_equal(satb.grid[:, [0, 3]], bach.grid[:, [0, 3]])
-    assert (satb.grid[:, 1:3] != bach.grid[:, 1:3]).any() and (satb.grid[:, 1:3] > 0).all()
+def test_two_given_voices_are_kept_exactly_and_the_others_written(model, piece):
+    satb = model.harmonize(piece, voice="soprano,bass", candidates=2, seed=1)
+    np.testing.assert_array_equal(satb.grid[:, [0, 3]], piece.grid[:, [0, 3]])
+    assert (satb.grid[:, 1:3] != piece.grid[:, 1:3]).any() and (satb.grid[:, 1:3] > 0).all()
     with pytest.raises(ChoraleError, match="all four voices"):
-        bundled_model.harmonize(bach, voice="soprano,alto,tenor,bass")
+        model.harmonize(piece, voice="soprano,alto,tenor,bass")
     with pytest.raises(ChoraleError, match="a part holds one line"):
-        bundled_model.harmonize("tune.mid", voice="soprano,bass", part=0)
+        model.harmonize("tune.mid", voice="soprano,bass", part=0)
 
 
-def test_regenerate_keeps_the_outside_and_the_kept_voice_exactly(bundled_model, bach):
-    new = bundled_model.regenerate(bach, bars=(3, 4), voices="alto,tenor,bass", keep="bass", candidates=3, seed=2)
-    changed = new.grid != bach.grid
+def test_regenerate_keeps_the_outside_and_the_kept_voice_exactly(model, piece):
+    new = model.regenerate(piece, bars=(3, 4), voices="alto,tenor,bass", keep="bass", candidates=3, seed=2)
+    changed = new.grid != piece.grid
     assert changed[32:64, 1:3].any()
     changed[32:64, 1:3] = False
     assert not changed.any()
 
 
-def test_cli_harmonize_keeps_two_voices_and_refuses_bad_ones(tmp_path, bach):
+def test_cli_harmonize_keeps_two_voices_and_refuses_bad_ones(tmp_path, piece):
     from click.testing import CliRunner
 
     from chorale.cli import cli
     from chorale.data.loader import read_csv
 
     source = tmp_path / "in.csv"
-    write_csv(source, bach.grid)
+    write_csv(source, piece.grid)
     result = CliRunner().invoke(cli, ["harmonize", str(source), "--voice", "Soprano, bass", "--candidates", "2",
                                       "--out", str(tmp_path / "out.csv")])
     assert result.exit_code == 0, result.output
-    np.testing.assert_array_equal(read_csv(tmp_path / "out.csv")[:, [0, 3]], bach.grid[:, [0, 3]])
+    np.testing.assert_array_equal(read_csv(tmp_path / "out.csv")[:, [0, 3]], piece.grid[:, [0, 3]])
     for bad in ("sopran", "soprano,alto,tenor,bass"):
         result = CliRunner().invoke(cli, ["harmonize", str(source), "--voice", bad, "--out", str(tmp_path / "x.mid")])
         assert result.exit_code == 2 and "--voice" in result.output and "Traceback" not in result.output

@@ -4,23 +4,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import chorale
 from chorale import ChoraleError
 from chorale.cli import cli
 from chorale.data.loader import read_csv, write_csv
-from chorale.io.files import bundled
 
 BAR = 16
-
-
-@pytest.fixture(scope="module")
-def model():
-    return chorale.load_model()
-
-
-@pytest.fixture(scope="module")
-def piece():
-    return chorale.load(bundled("chorales") / "test" / "chorale_004.csv")
 
 
 def test_only_the_region_changes(model, piece):
