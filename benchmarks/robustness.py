@@ -82,7 +82,7 @@ def _random_grid(steps: int, seed: int = 0) -> np.ndarray:
 
 
 def _csv(path: Path, grid) -> None:
-    from chorale.data.loader import write_csv
+    from chorale.io.csvfile import write_csv
 
     write_csv(path, grid)
 
@@ -112,7 +112,7 @@ def _big_dataset(path: Path) -> None:
 
 def _big_mxl(path: Path) -> None:
     """An .mxl whose score is just under the uncompressed limit: as many notes as fit."""
-    from chorale.io.midi import to_score
+    from chorale.io.musicxml import to_score
 
     steps = 1024  # a 1024-step score of 16ths is about 1.25 MB of XML: scale it to just under the limit
     with tempfile.TemporaryDirectory() as folder:

@@ -368,7 +368,133 @@ def evaluate(model=None, *, data=None, split: str = defaults.SPLIT) -> dict:
     """Next-token NLL (nats per token) and accuracy of a run folder's model (default: the
     bundled one) on a dataset split: {"windowed": ..., "whole": ...} plus what was scored."""
     from chorale.io.files import bundled
-    from chorale.model.evaluate import evaluate as run_evaluation
+    from chorale.model.run import read_card
 
     model = model.path if isinstance(model, Model) else model if model is not None else bundled("model")
+    read_card(model)  # a wrong folder is said at once, before TensorFlow loads
+    from chorale.model.evaluate import evaluate as run_evaluation
+
     return run_evaluation(model, data, split)
+
+
+# ---------------------------------------------------------------------------- files, datasets, the studio
+# What the CLI's other commands call: each a thin door to the module that does the work, so
+# every command is parse, call, print.
+def random_seed(seed=None) -> int:
+    """`seed` checked (a whole number in 0..MAX_SEED), or a random one when None: what a
+    command prints so that its output can be made again."""
+    return _seed(seed)
+
+
+def write(piece, outputs: dict, *, title: str | None = None, tempo: float = defaults.TEMPO,
+          program: int = defaults.PROGRAM, force: bool = False) -> list[str]:
+    """Write `piece` (a Chorale, or a chorale file to read) to every output of `outputs`
+    ({format name: path or None}, the names of chorale.registry.FORMATS), all checked before
+    any is written; one line per file saying what was written."""
+    from chorale.io.render import render_all
+
+    piece = piece if isinstance(piece, Chorale) else load(piece)
+    return render_all(piece.grid, title=title or piece.title, tempo=tempo, program=program,
+                      key=piece.key if piece.known_key else None, fermatas=piece.fermatas, force=force,
+                      **{name: path for name, path in outputs.items() if path})
+
+
+def check_outputs(outputs: dict, force: bool = False) -> None:
+    """Refuse, before any work, outputs ({format name: path}) of an unknown type, given twice,
+    existing (unless `force`) or unwritable."""
+    from chorale.io.render import check_outputs as check
+
+    check(outputs, force)
+
+
+def instrument(name) -> int:
+    """The 0-based General MIDI program of an instrument name ("choir aahs") or number 1-128."""
+    from chorale.io.instruments import program_number
+
+    return program_number(name)
+
+
+def build_dataset(out=None, *, force: bool = False, limit: int | None = None, jobs: int = 2, progress=None):
+    """Build the dataset from music21's Bach chorales into `out` (default: the bundled
+    data/chorales): (out, kept, skipped), skipped as (source, reason)."""
+    from chorale.data import corpus
+    from chorale.io.files import bundled
+
+    out = out or bundled("chorales")
+    kept, skipped = corpus.build(out, force=force, limit=limit, jobs=jobs, progress=progress)
+    return out, kept, skipped
+
+
+def dataset_info(path=None) -> dict:
+    """Summary of a dataset (default: the bundled one): chorales and steps per split, pitch
+    range per voice, fermatas, and from its manifest the meters and keys with their counts."""
+    from chorale.data.loader import info
+    from chorale.data.loader import load as load_dataset
+
+    return info(load_dataset(path))
+
+
+def evaluate_music(files, *, data=None, split: str = defaults.SPLIT) -> dict:
+    """Voice leading and style measures of chorale files (or folders of them, one column
+    each) next to the real chorales of `split` (docs/music.md)."""
+    from chorale.musicality import evaluate_files
+
+    return evaluate_files(files, data, split)
+
+
+def music_table(columns: dict) -> str:
+    """Side-by-side text table of `evaluate_music` aggregates: {column title: metrics}."""
+    from chorale.music import table
+
+    return table(columns)
+
+
+def chorale_table(scored: dict) -> str:
+    """One line per chorale of one `evaluate_music` column."""
+    from chorale.music import chorale_table as per_chorale
+
+    return per_chorale(scored)
+
+
+def describe_faults(faults: dict) -> str:
+    """A piece's voice-leading faults (`details["faults"]`) as a person says them."""
+    from chorale.music import describe_faults as describe
+
+    return describe(faults)
+
+
+def note_name(pitch: int) -> str:
+    """MIDI 62 -> "D4"."""
+    from chorale.encoding import note_name as name
+
+    return name(pitch)
+
+
+def studio(*, host: str = "127.0.0.1", port: int = 8000, model_dir=None, open_browser: bool = False,
+           echo=print) -> None:
+    """Serve the studio page on host:port until Ctrl-C (see docs/studio.md)."""
+    from chorale.studio.server import serve
+
+    serve(host=host, port=port, model_dir=model_dir, open_browser=open_browser, echo=echo)
+
+
+def os_error(path, error: OSError) -> ChoraleError:
+    """An OSError about `path` as the one-line error a user reads."""
+    from chorale.io.files import os_error as said
+
+    return said(path, error)
+
+
+def path_kind(path) -> str | None:
+    """"file", "folder", another kind, or None when nothing is there (a name too long or a
+    folder that cannot be read is an error, said as such)."""
+    from chorale.io.files import kind
+
+    return kind(path)
+
+
+def create_on_write(folder) -> None:
+    """Let a default output folder (outputs/) be made when the first file is written into it."""
+    from chorale.io.files import create_on_write as allow
+
+    allow(folder)

@@ -13,7 +13,8 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import STEPS_PER_BAR
-from chorale.keys import bach_keys, best_key, parse_key
+from chorale.data.loader import bach_keys
+from chorale.keys import best_key, parse_key
 
 PHRASE_STEPS = 2 * STEPS_PER_BAR  # Bach's fermatas come every 8 quarters at the median (reference.md)
 FERMATA_STEP = 12  # where in its bar a phrase's last chord starts: beat 4, the most common place in

@@ -8,7 +8,6 @@ here so that no score has to be built) correlated with its pitch-class counts. N
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import numpy as np
 
@@ -103,9 +102,15 @@ def best_key(grid, ending: int | None = None) -> tuple[int, str, float] | None:
     return best % 12, MODES[best // 12], float(correlations[best])
 
 
-def bach_keys(data=None) -> Counter:
-    """How many chorales of a dataset (default: the bundled one) are in each key, from its
-    manifest: Counter {(tonic, mode): count}; empty without a manifest."""
-    from chorale.data.loader import load
+def key_of(grid, key: str | None = None) -> tuple[int, str] | None:
+    """(tonic, mode) of a piece: `key` when it is known (its plan), else the best fit to its
+    notes; None for a piece of rests."""
+    if key is not None:
+        return parse_key(key)
+    found = best_key(grid)
+    return None if found is None else found[:2]
 
-    return Counter(parse_key(c.key) for split in load(data).splits.values() for c in split if c.key)
+
+def mido_key(tonic: int, mode: str) -> str:
+    """The key as a MIDI key signature names it in mido ("Eb", "F#m")."""
+    return key_name(tonic, mode).split()[0] + ("m" if mode == "minor" else "")

@@ -308,55 +308,10 @@ def agreement(grid, original, given: int) -> float:
     return float((grid[:, others] == original[:, others]).mean())
 
 
-CHORALE_SUFFIXES = (".mid", ".midi", ".csv", ".musicxml", ".xml", ".mxl")
 CHORALE_COLUMNS = (("parallel_fifths", "par5"), ("parallel_octaves", "par8"), ("hidden_fifths", "hid5"),
                    ("hidden_octaves", "hid8"), ("crossings", "cross"), ("spacing", "spacing"),
                    ("out_of_range", "range"), ("key_consistency", "key"), ("repeated_steps", "repeat"),
                    ("key_drift", "drift"), ("fermata_cadences", "cadence"))
-
-
-def read_groups(paths) -> dict:
-    """{column title: [Chorale]}: each folder in `paths` is a column of the chorale files in
-    it; loose files together make one more column, "files". A folder's `manifest.csv`
-    (the dataset's format, `id` = file name without its suffix) gives their fermatas and key."""
-    from pathlib import Path
-
-    from chorale import ChoraleError
-    from chorale.data.loader import Chorale, with_manifest
-    from chorale.io.files import kind
-    from chorale.io.midi import read_grid
-
-    groups: dict[str, list] = {}
-    manifests = {}
-    for path in map(Path, paths):
-        if kind(path) == "folder":
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in CHORALE_SUFFIXES
-                           and p.name != "manifest.csv")
-            if not found:
-                raise ChoraleError(f"{path}: no chorale files ({', '.join(CHORALE_SUFFIXES)}) in the folder")
-            title = path.name or str(path)
-            title = str(path) if title in groups else title  # a/out and b/out: two columns
-            groups[title] = found
-            manifests[title] = path / "manifest.csv"
-        else:
-            groups.setdefault("files", []).append(path)
-    return {title: with_manifest([Chorale(str(p), read_grid(p)) for p in files], manifests.get(title))
-            for title, files in groups.items()}
-
-
-def evaluate_files(paths, data=None, split: str = "test") -> dict:
-    """Score chorale files (see `read_groups`) next to the real chorales of `split`, which
-    also give the histograms to match; voice ranges come from every split."""
-    from chorale.data.loader import load
-
-    dataset = load(data)
-    real = dataset.notes(split)
-    reference = Reference.of(real, ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
-    columns = {}
-    for title, chorales in {f"Bach ({split})": dataset[split], **read_groups(paths)}.items():
-        columns[title] = score([c.notes for c in chorales], reference, [c.name for c in chorales],
-                               [c.fermatas for c in chorales], [c.key for c in chorales])
-    return {"data": dataset.source, "split": split, "voice_ranges": reference.ranges.tolist(), "columns": columns}
 
 
 def chorale_table(scored: dict) -> str:

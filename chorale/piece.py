@@ -66,10 +66,10 @@ class Chorale:
         music21's estimate from the notes."""
         if self._key is not None:
             return self._key
-        from chorale.io.midi import music21_key
+        from chorale.keys import key_name, key_of
 
-        found = music21_key(self.grid)
-        return f"{found.tonic.name.replace('-', 'b')} {found.mode}" if found is not None else "C major"
+        found = key_of(self.grid)
+        return key_name(*found) if found is not None else "C major"
 
     @property
     def known_key(self) -> bool:
@@ -136,7 +136,8 @@ def load(path, *, part: str | int | None = None, title: str | None = None) -> Ch
     `part` picks one part or track (a 0-based number or a name) as a one-voice melody in
     the soprano, e.g. to harmonize it; by default every voice is read.
     """
-    from chorale.io.midi import read_grid, read_melody, read_title
+    from chorale.io.midi import read_title
+    from chorale.io.scores import read_grid, read_melody
 
     if part is None:
         grid = read_grid(path)

@@ -26,7 +26,8 @@ from click.testing import CliRunner
 
 from chorale import ChoraleError
 from chorale.cli import LAST_RESORT, cli
-from chorale.data.loader import HEADER, load, write_csv
+from chorale.io.csvfile import HEADER, write_csv
+from chorale.data.loader import load
 from chorale.encoding import Vocabulary, voice_ranges
 from chorale.io.files import bundled
 from chorale.io.midi import to_midi

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from chorale import __version__
 from chorale.cli import cli
-from chorale.data.loader import write_csv
+from chorale.io.csvfile import write_csv
 from tests.test_data import GRID
 
 

@@ -13,7 +13,8 @@ from music21 import chord, expressions, meter, note, stream  # noqa: E402
 from chorale import ChoraleError
 from chorale.data import corpus  # noqa: E402
 from chorale.cli import cli  # noqa: E402
-from chorale.data.loader import load, read_csv  # noqa: E402
+from chorale.data.loader import load  # noqa: E402
+from chorale.io.csvfile import read_csv  # noqa: E402
 from chorale.io.files import bundled  # noqa: E402
 
 

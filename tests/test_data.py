@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chorale import ChoraleError
-from chorale.data.loader import HEADER, load, parse_csv, read_csv, write_csv
+from chorale.io.csvfile import HEADER, parse_csv, read_csv, write_csv
+from chorale.data.loader import load
 from chorale.encoding import Vocabulary
 
 GRID = np.array([[74, 70, 65, 58], [74, 70, 65, 58], [75, 0, 67, 55], [0, 0, 0, 0]])

@@ -11,7 +11,7 @@ keras = pytest.importorskip("keras")
 from click.testing import CliRunner  # noqa: E402
 
 from chorale.cli import cli  # noqa: E402
-from chorale.data.loader import write_csv  # noqa: E402
+from chorale.io.csvfile import write_csv  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
 from chorale.model.evaluate import evaluate  # noqa: E402
 from chorale.model.networks import build_chorale_model  # noqa: E402

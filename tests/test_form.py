@@ -10,7 +10,7 @@ from chorale import ChoraleError
 from chorale.cli import cli
 from chorale.encoding import STEPS_PER_BAR
 from chorale.form import fermata_steps, parse_bars_list, resolve_key
-from chorale.io.midi import to_score
+from chorale.io.musicxml import to_score
 from chorale.sampling.harmonize import read_line
 
 

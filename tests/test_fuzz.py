@@ -29,9 +29,12 @@ import click
 
 from chorale import ChoraleError
 from chorale.cli import cli
-from chorale.data.loader import HEADER, load, parse_csv, read_csv, write_csv
+from chorale.io.csvfile import HEADER, parse_csv, read_csv, write_csv
+from chorale.data.loader import load
 from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, Vocabulary
-from chorale.io.midi import clean_title, midi_text, read_grid, to_midi, to_score, write_midi
+from chorale.io.midi import clean_title, midi_text, to_midi, write_midi
+from chorale.io.scores import read_grid
+from chorale.io.musicxml import to_score
 
 PITCHES = st.sampled_from([0, *range(MIDI_LOW, MIDI_HIGH + 1)])
 TRICKY = ["", ",", "\n", "\r", " ", "-1", "0", "60", "128", "1e3", "6.5", "nan", "99999999999999999999",

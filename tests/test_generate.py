@@ -8,9 +8,10 @@ from click.testing import CliRunner
 
 from chorale import music
 from chorale.cli import cli
-from chorale.data.loader import load, write_csv
+from chorale.data.loader import load
+from chorale.io.csvfile import write_csv
 from chorale.encoding import Vocabulary, voice_ranges
-from chorale.io.midi import read_grid
+from chorale.io.scores import read_grid
 from chorale.model.run import load_sampler
 from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 from tests.test_sample import randomized

@@ -18,9 +18,11 @@ from click.testing import CliRunner
 
 from chorale import ChoraleError
 from chorale.cli import LAST_RESORT, cli
-from chorale.data.loader import HEADER, load, read_csv, write_csv
+from chorale.io.csvfile import HEADER, read_csv, write_csv
+from chorale.data.loader import load
 from chorale.io.files import atomic_write, bundled, final_outputs, run_lock
-from chorale.io.midi import midi_text, read_grid, write_midi
+from chorale.io.midi import midi_text, write_midi
+from chorale.io.scores import read_grid
 
 BACH = load(bundled("chorales") / "test")["test"][0].notes
 
@@ -155,7 +157,7 @@ def test_same_named_folders_are_two_columns(tmp_path):
     for side in ("a", "b"):
         (tmp_path / side / "out").mkdir(parents=True)
         write_csv(tmp_path / side / "out" / "c.csv", BACH)
-    from chorale.music import read_groups
+    from chorale.musicality import read_groups
 
     assert len(read_groups([tmp_path / "a" / "out", tmp_path / "b" / "out"])) == 2
 

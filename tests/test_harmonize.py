@@ -13,10 +13,11 @@ from click.testing import CliRunner
 
 from chorale import ChoraleError, music
 from chorale.cli import cli
-from chorale.data.loader import load, write_csv
+from chorale.data.loader import load
+from chorale.io.csvfile import write_csv
 from chorale.encoding import VOICES, Vocabulary, voice_ranges
 from chorale.sampling.harmonize import best_candidate, fit_range, harmonize, read_line
-from chorale.io.midi import read_grid
+from chorale.io.scores import read_grid
 from chorale.music import voice_leading_errors
 from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from chorale import ChoraleError
-from chorale.keys import MODES, bach_keys, best_key, fifths_apart, key_name, parse_key, signature
+from chorale.data.loader import bach_keys
+from chorale.keys import MODES, best_key, fifths_apart, key_name, parse_key, signature
 
 
 @pytest.mark.parametrize("text, key", [

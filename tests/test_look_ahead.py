@@ -9,7 +9,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from chorale import ChoraleError  # noqa: E402
-from chorale.data.loader import write_csv  # noqa: E402
+from chorale.io.csvfile import write_csv  # noqa: E402
 from chorale.encoding import N_VOICES, UNSAMPLED  # noqa: E402
 from chorale.model.evaluate import evaluate, regions_unknown, soprano_known  # noqa: E402
 from chorale.model.masks import KINDS, known_ids, random_known  # noqa: E402
@@ -198,7 +198,7 @@ def test_cli_harmonize_keeps_two_voices_and_refuses_bad_ones(tmp_path, piece):
     from click.testing import CliRunner
 
     from chorale.cli import cli
-    from chorale.data.loader import read_csv
+    from chorale.io.csvfile import read_csv
 
     source = tmp_path / "in.csv"
     write_csv(source, piece.grid)

@@ -14,15 +14,9 @@ from hypothesis import strategies as st
 from chorale import ChoraleError
 from chorale.cli import cli
 from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES, runs
-from chorale.io.midi import (
-    DEFAULT_PROGRAM,
-    TICKS_PER_QUARTER,
-    program_number,
-    read_grid,
-    read_melody,
-    to_midi,
-    write_midi,
-)
+from chorale.io.midi import DEFAULT_PROGRAM, TICKS_PER_QUARTER, to_midi, write_midi
+from chorale.io.instruments import program_number
+from chorale.io.scores import read_grid, read_melody
 
 # "Nun danket"-like cadence in G major, in 16ths: quarters, a held half note, an alto rest,
 # a repeated pitch (which the grid cannot tell from a held one) and a final whole note.
@@ -142,7 +136,7 @@ def test_music21_reads_four_parts_with_the_same_notes(tmp_path):
 
 
 def test_musicxml_round_trip(tmp_path):
-    from chorale.io.midi import to_score
+    from chorale.io.musicxml import to_score
 
     path = tmp_path / "c.musicxml"
     to_score(GRID, title="Cadence").write("musicxml", fp=path)
@@ -152,7 +146,7 @@ def test_musicxml_round_trip(tmp_path):
 
 
 def test_minor_key_is_spelled_with_its_leading_tone(tmp_path):
-    from chorale.io.midi import to_score
+    from chorale.io.musicxml import to_score
 
     names = {n.pitch.name for n in to_score(E_MINOR).recurse().notes}
     assert "D#" in names and "E-" not in names
@@ -206,7 +200,7 @@ def test_read_melody_picks_the_soprano_or_the_named_part(tmp_path):
 
 
 def test_read_grid_and_melody_accept_csv(tmp_path):
-    from chorale.data.loader import write_csv
+    from chorale.io.csvfile import write_csv
 
     path = tmp_path / "c.csv"
     write_csv(path, GRID)
@@ -226,7 +220,7 @@ def test_read_melody_keeps_a_chords_top_note_unless_a_single_line_is_needed(tmp_
 
 
 def test_read_melody_of_a_csv_of_rests_is_a_one_line_error(tmp_path):
-    from chorale.data.loader import write_csv
+    from chorale.io.csvfile import write_csv
 
     write_csv(tmp_path / "rests.csv", np.zeros((4, N_VOICES), np.int32))
     with pytest.raises(ChoraleError, match="rests.csv: no notes, only rests"):

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from chorale import ChoraleError, music
+from chorale import ChoraleError, music, musicality
 from chorale.cli import cli
-from chorale.data.loader import write_csv
+from chorale.io.csvfile import write_csv
 from chorale.encoding import N_VOICES
 from chorale.keys import best_key
 
@@ -166,9 +166,9 @@ def test_evaluate_music_reads_fermatas_and_keys_from_a_folder_manifest(tmp_path)
     write_csv(folder / "a.csv", grid(*IN_C, *TO_G))
     write_csv(folder / "b.csv", grid(*IN_C, *IN_C))
     (folder / "manifest.csv").write_text("id,key,fermatas\na,C major,12 16 28 60\n")
-    scored = music.evaluate_files([folder])["columns"]
+    scored = musicality.evaluate_files([folder])["columns"]
     assert scored["planned"]["aggregate"]["fermata_cadences"] == 0.75
     assert scored["Bach (test)"]["aggregate"]["fermata_cadences"] > 0.5
     (folder / "manifest.csv").write_text("id,fermatas\nb,3 1\n")
     with pytest.raises(ChoraleError, match="manifest.csv: line 2 \\(b\\): fermata rows must increase"):
-        music.evaluate_files([folder])
+        musicality.evaluate_files([folder])

@@ -19,7 +19,7 @@ def test_wheel_carries_the_bundled_dataset(tmp_path):
                  for p in (ROOT / "data").rglob("*") if p.is_file()}
     assert any(n.startswith("chorale/_bundled/chorales/train/chorale_") for n in names)
     assert committed <= names
-    assert "chorale/cli.py" in names
+    assert "chorale/cli/__init__.py" in names
     assert {f"chorale/studio/static/{n}" for n in ("index.html", "studio.js", "studio.css")} <= names  # the studio's page
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "chorale = chorale.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from chorale import ChoraleError
 from chorale.cli import cli
-from chorale.data.loader import read_csv, write_csv
+from chorale.io.csvfile import read_csv, write_csv
 
 BAR = 16
 

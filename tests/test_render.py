@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from chorale.cli import cli
-from chorale.data.loader import write_csv
-from chorale.io.midi import DEFAULT_TEMPO, read_grid, write_midi
+from chorale.io.csvfile import write_csv
+from chorale.io.midi import DEFAULT_TEMPO, write_midi
+from chorale.io.scores import read_grid
 from chorale.io.render import _soundfont, piano_roll_size, render_all
 
 CHORDS = [(67, 62, 59, 43, 2), (69, 66, 62, 50, 1), (71, 67, 62, 43, 1), (72, 0, 64, 45, 2),

@@ -16,7 +16,7 @@ from click.testing import CliRunner  # noqa: E402
 import chorale.model.train as train_module  # noqa: E402
 from chorale import ChoraleError  # noqa: E402
 from chorale.cli import cli  # noqa: E402
-from chorale.data.loader import write_csv  # noqa: E402
+from chorale.io.csvfile import write_csv  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
 from chorale.model.train import TRANSPOSE, batches, train, transposed_epoch, transpositions, windows  # noqa: E402
 

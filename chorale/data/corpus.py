@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.data.loader import SPLITS, format_fermatas, write_csv
+from chorale.data.loader import SPLITS, format_fermatas
+from chorale.io.csvfile import write_csv
 from chorale.encoding import N_VOICES, REST, STEPS_PER_QUARTER, VOICES
 
 SPLIT_PERCENT = {"train": 60, "valid": 20, "test": 20}

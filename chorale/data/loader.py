@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import hashlib
 import io
 import lzma
@@ -22,19 +23,20 @@ import posixpath
 import tarfile
 import zipfile
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from chorale import ChoraleError
-from chorale.encoding import COLUMNS, MIDI_HIGH, MIDI_LOW, N_VOICES, REST, VOICES, is_pitch
-from chorale.io.files import atomic_write, bundled, kind, read_input
+from chorale.encoding import REST, VOICES
+from chorale.io.csvfile import parse_csv, read_csv, read_text
+from chorale.io.files import bundled, kind, read_input
 from chorale.keys import key_name, parse_key
-from chorale.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, MAX_DATASET_BYTES, MAX_STEPS, MAX_TEXT_BYTES
+from chorale.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, MAX_DATASET_BYTES, MAX_TEXT_BYTES
 
 SPLITS = ("train", "valid", "test")
-HEADER = ",".join(COLUMNS)
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".zip")
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
@@ -73,72 +75,6 @@ class Dataset:
         return h.hexdigest()[:16]
 
 
-def parse_csv(text: str, name: str) -> np.ndarray:
-    """Parse and validate one chorale CSV; return its (steps, 4) int32 notes."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")  # any line ending
-    if not text.strip():
-        raise ChoraleError(f"{name}: empty file")
-    header, _, body = text.partition("\n")
-    if header.strip().replace(" ", "") != HEADER:
-        raise ChoraleError(f"{name}: line 1: expected header '{HEADER}', got '{header.strip()[:60]}'")
-    if not body.strip():
-        raise ChoraleError(f"{name}: no rows after the header")
-    if body.count("\n") > MAX_STEPS and (rows := sum(1 for line in body.split("\n") if line.strip())) > MAX_STEPS:
-        raise ChoraleError(f"{name}: {rows:,} rows, more than the limit of {MAX_STEPS:,} steps for a chorale")
-    try:
-        notes = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.int64, ndmin=2)
-    except ValueError:
-        notes = None
-    if notes is None or notes.shape[1] != N_VOICES:
-        _raise_first_bad_cell(body, name)  # slow path, only to say exactly what is wrong
-    bad = ~is_pitch(notes)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise ChoraleError(
-            f"{name}: line {_line_of(body, row)}, column {COLUMNS[col]}: pitch {notes[row, col]} "
-            f"is not 0 (rest) or a MIDI note {MIDI_LOW}..{MIDI_HIGH}"
-        )
-    return notes.astype(np.int32)
-
-
-def _line_of(body: str, row: int) -> int:
-    """1-based file line of data row `row` (blank lines are skipped by loadtxt)."""
-    seen = -1
-    for i, line in enumerate(body.split("\n")):
-        seen += bool(line.strip())
-        if seen == row:
-            return i + 2
-    return row + 2
-
-
-def _raise_first_bad_cell(body: str, name: str) -> None:
-    for i, line in enumerate(body.split("\n"), start=2):
-        if not line.strip():
-            continue
-        cells = line.strip().split(",")
-        if len(cells) != N_VOICES:
-            raise ChoraleError(f"{name}: line {i}: expected {N_VOICES} values, got {len(cells)}")
-        for col, cell in zip(COLUMNS, cells):
-            cell = cell.strip()
-            if not cell:
-                raise ChoraleError(f"{name}: line {i}, column {col}: empty cell")
-            if not (cell.isascii() and cell.isdigit()):
-                raise ChoraleError(f"{name}: line {i}, column {col}: '{cell[:20]}' is not a whole number")
-            if len(cell) > 3 or int(cell) > MIDI_HIGH:  # too large even for int64 (or for int())
-                raise ChoraleError(f"{name}: line {i}, column {col}: pitch {cell[:20]} is not a MIDI note")
-    raise ChoraleError(f"{name}: cannot be read as CSV")
-
-
-def _read_text(path: Path, budget: _Budget | None = None) -> str:
-    data = read_input(path, MAX_TEXT_BYTES, "chorale CSV")
-    if budget:
-        budget.take(path, len(data))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ChoraleError(f"{path}: not a text file") from None
-
-
 class _Budget:
     """The bytes one dataset may still read: every CSV counts, so that many files each
     within the limit add up to a refusal, not to gigabytes of memory."""
@@ -155,23 +91,27 @@ class _Budget:
             raise ChoraleError(f"{self.source}: more than {self.limit:,} bytes of chorale CSVs, too large for a dataset")
 
 
-def read_csv(path, budget: _Budget | None = None) -> np.ndarray:
-    """Read and validate one chorale CSV file."""
-    path = Path(path)
-    return parse_csv(_read_text(path, budget), str(path))
-
-
-def write_csv(path, notes: np.ndarray) -> None:
-    """Write a (steps, 4) grid as a JSB-style CSV, atomically."""
-    notes = np.asarray(notes)
-    with atomic_write(path, newline="") as f:
-        f.write(HEADER + "\n")
-        np.savetxt(f, notes, fmt="%d", delimiter=",")
-
-
 def load(path=None) -> Dataset:
-    """Load a dataset folder, a split folder, one CSV, or an archive; None is the bundled dataset."""
+    """Load a dataset folder, a split folder, one CSV, or an archive; None is the bundled dataset.
+
+    Read once per process: loading the same unchanged path again returns the same Dataset
+    (treat it as read-only), so sampling 64 pieces with dataset primers reads the CSVs once.
+    """
     path = Path(path) if path is not None else bundled("chorales")
+    if kind(path) is None:
+        raise ChoraleError(f"{path}: no such file or folder")
+    return _load(path.resolve(), _signature(path))
+
+
+def _signature(path: Path) -> tuple:
+    """What changes when a dataset is rebuilt or replaced: the (mtime, size) of the path and of
+    its direct entries (split folders, manifest; a file replaced atomically is a new entry)."""
+    entries = [path, *sorted(path.iterdir())] if path.is_dir() else [path]
+    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in entries)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path, signature: tuple) -> Dataset:
     found = kind(path)
     if found is None:
         raise ChoraleError(f"{path}: no such file or folder")
@@ -196,7 +136,7 @@ def _load_folder(path: Path) -> Dataset:
     if not any(found.values()):
         raise ChoraleError(f"{path}: no chorale CSV files found (expected train/, valid/, test/ folders of CSVs)")
     manifest = path / "manifest.csv"
-    text = _read_text(manifest) if kind(manifest) is not None else None
+    text = read_text(manifest) if kind(manifest) is not None else None
     return Dataset(str(path), _annotated(found, text, str(manifest)), text)
 
 
@@ -355,7 +295,7 @@ def with_manifest(chorales: list[Chorale], manifest: Path | None) -> list[Choral
     exists, lists for their file names."""
     if manifest is None or not manifest.is_file():
         return chorales
-    return _annotated({"all": chorales}, _read_text(manifest), str(manifest))["all"]
+    return _annotated({"all": chorales}, read_text(manifest), str(manifest))["all"]
 
 
 def _with_row(c: Chorale, split: str, rows: dict, name: str) -> Chorale:
@@ -391,4 +331,18 @@ def info(dataset: Dataset) -> dict:
     known = [len(c.fermatas) for cs in dataset.splits.values() for c in cs if c.fermatas is not None]
     if known:
         out["fermatas"] = {"known": len(known), "per_chorale": float(np.mean(known))}
+    if dataset.manifest:
+        rows = [row for found in read_manifest(dataset.manifest, f"{dataset.source}: manifest.csv").values()
+                for _, row in found]
+        for column, label in (("time_signature", "meters"), ("key", "keys")):
+            counts = Counter(row[column] for row in rows if row.get(column))
+            if counts:
+                out[label] = counts.most_common()
     return out
+
+
+def bach_keys(data=None) -> Counter:
+    """How many chorales of a dataset (default: the bundled one) are in each key, from its
+    manifest: Counter {(tonic, mode): count}; empty without a manifest. What a piece begun
+    from nothing draws its key from."""
+    return Counter(parse_key(c.key) for split in load(data).splits.values() for c in split if c.key)

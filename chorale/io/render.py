@@ -1,10 +1,9 @@
 """Turn a chorale grid into things people open: MIDI, CSV, audio, a piano-roll picture,
 MusicXML and engraved sheet music.
 
-`FORMATS` is the one table of output formats: `render_all` (behind `chorale render`,
-`generate`, `harmonize` and `Chorale.save`) writes from it, `check_outputs` checks
-against it, and the CLI builds its --wav/--png/... options from it. To add a format, add
-a writer and a row. NumPy, matplotlib, music21 and mido are imported inside the
+`render_all` (behind `chorale render`, `generate`, `harmonize` and `Chorale.save`) writes
+every format of `chorale.registry.FORMATS` from its writer here, and `check_outputs`
+checks against that table. NumPy, matplotlib, music21 and mido are imported inside the
 functions, so `chorale --help` stays fast.
 """
 
@@ -17,11 +16,11 @@ import tempfile
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from chorale import ChoraleError, defaults
 from chorale.io.files import atomic_path, atomic_write, check_output, final_outputs
 from chorale.limits import MAX_AUDIO_SECONDS, MAX_SCORE_STEPS
+from chorale.registry import FORMATS, Format, resolve
 
 SOUNDFONTS = (  # Debian's fluid-soundfont-gm, its alternatives link, and the small timgm6mb
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",
@@ -50,15 +49,6 @@ class Style:
     fermatas: tuple[int, ...] = ()  # steps where a fermata chord starts
 
 
-@dataclass(frozen=True)
-class Format:
-    name: str  # the keyword (`render_all(wav=...)`) and the CLI option (--wav)
-    suffixes: tuple[str, ...]
-    label: str  # how a written file is announced: "WAV: song.wav"
-    help: str
-    write: Callable  # (path, grid, style) -> a note for the user, or None
-
-
 def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, program: int | None = None,
                key: str | None = None, fermatas=(), force: bool = False, **paths) -> list[str]:
     """Write every requested output (`midi=`, `wav=`, ... one keyword per FORMATS row) and
@@ -81,7 +71,7 @@ def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, prog
     with final_outputs(force):
         for fmt in FORMATS:
             if fmt.name in outputs:
-                note = fmt.write(outputs[fmt.name], grid, style)
+                note = resolve(fmt.writer)(outputs[fmt.name], grid, style)
                 done.append(f"{fmt.label}: {outputs[fmt.name]}" + (f" ({note})" if note else ""))
     return done
 
@@ -227,16 +217,13 @@ def piano_roll(grid, *, title: str, tempo: float, key: str | None = None, fermat
     """A matplotlib Figure (not attached to pyplot): voices in four colours, bar lines, note
     names, fermatas (an arc over the chord), title with the key (`key`, else the estimated
     one) and tempo."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import numpy as np
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
     from music21 import pitch
 
     from chorale.encoding import REST, STEPS_PER_BAR, VOICES, check_grid, runs
-    from chorale.io.midi import music21_key
+    from chorale.keys import key_name, key_of
 
     grid = check_grid(grid)
     width, height = piano_roll_size(len(grid))
@@ -268,8 +255,8 @@ def piano_roll(grid, *, title: str, tempo: float, key: str | None = None, fermat
     for step in fermatas:  # the fermata sign over the chord: an arc and a dot
         axes.plot([step + 1], [high + 0.2], marker="$\\frown$", markersize=14, color="black", zorder=3)
         axes.plot([step + 1], [high - 0.4], marker=".", markersize=4, color="black", zorder=3)
-    shown = music21_key(grid, key)
-    key_text = f"{shown.name.replace('-', '♭')}, " if shown is not None else ""
+    shown = key_of(grid, key)
+    key_text = f"{key_name(*shown).replace('b ', '♭ ')}, " if shown is not None else ""
     axes.set_title(f"{title}\n{key_text}♩ = {tempo:g}", fontsize=11)
     figure.legend(loc="upper right", ncol=4, fontsize=8, frameon=False)
     return figure
@@ -278,7 +265,7 @@ def piano_roll(grid, *, title: str, tempo: float, key: str | None = None, fermat
 # ---------------------------------------------------------------------------- notation
 def write_musicxml(path, grid, style: Style) -> None:
     """MusicXML with four named parts (.mxl is written compressed)."""
-    from chorale.io.midi import to_score
+    from chorale.io.musicxml import to_score
 
     score = to_score(grid, title=style.title, tempo=style.tempo, key=style.key, fermatas=style.fermatas)
     with atomic_path(path) as tmp:
@@ -329,9 +316,9 @@ def write_midi(path, grid, style: Style) -> None:
 
 
 def write_csv(path, grid, style: Style) -> None:
-    from chorale.data import loader
+    from chorale.io.csvfile import write_csv as write_grid
 
-    loader.write_csv(path, grid)
+    write_grid(path, grid)
 
 
 PREVIEW_SAMPLE_RATE = 16000  # plenty for organ tones; a 16-bar preview stays near 2 MB in a notebook
@@ -344,16 +331,3 @@ def wav_bytes(grid, *, tempo: float = defaults.TEMPO, sample_rate: int = PREVIEW
     buffer = io.BytesIO()
     _write_samples(buffer, synthesize(grid, tempo=tempo, sample_rate=sample_rate), sample_rate)
     return buffer.getvalue()
-
-
-FORMATS = (
-    Format("midi", (".mid", ".midi"), "MIDI", "Write a Standard MIDI File (.mid).", write_midi),
-    Format("csv", (".csv",), "CSV", "Write the 16th-note grid as a JSB-style CSV.", write_csv),
-    Format("wav", (".wav",), "WAV", "Write audio (FluidSynth if installed, else a built-in synthesizer).", write_wav),
-    Format("png", (".png",), "Piano roll", "Write a piano-roll picture (.png).", write_piano_roll),
-    Format("musicxml", (".musicxml", ".xml", ".mxl"), "MusicXML",
-           "Write MusicXML (.musicxml, .xml or compressed .mxl).", write_musicxml),
-    Format("sheet", (".pdf", ".png"), "Sheet music", "Engrave sheet music with MuseScore (.pdf or .png).", write_sheet),
-)
-
-

@@ -33,10 +33,10 @@ def read_line(path, part=None) -> tuple[np.ndarray, tuple[int, ...]]:
     """(one melodic line (steps,) quantized to 16ths without leading or trailing silence, the
     steps of that line where a fermata starts: MusicXML marks them, MIDI and CSV cannot).
 
-    Unlike `chorale.io.midi.read_melody`'s default, which keeps a chord's top note, a chord is
+    Unlike `chorale.io.scores.read_melody`'s default, which keeps a chord's top note, a chord is
     an error here: a harmonization of the top note alone would silently drop the user's notes.
     """
-    from chorale.io.midi import read_melody_with_fermatas
+    from chorale.io.scores import read_melody_with_fermatas
 
     melody, fermatas = read_melody_with_fermatas(path, part)
     return trimmed(melody, fermatas, f"{path}: the melody has no notes")

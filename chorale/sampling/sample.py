@@ -293,7 +293,7 @@ def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
         if i >= len(chorales):
             raise ChoraleError(f"no primer '{spec}': the {split} split has chorales 0..{len(chorales) - 1}")
         return chorales[i].notes[:PRIMER_STEPS]
-    from chorale.io.midi import read_grid
+    from chorale.io.scores import read_grid
 
     return read_grid(spec)
 

@@ -72,8 +72,7 @@ class Voices(click.ParamType):
 
     def convert(self, value, param, ctx):
         from chorale import ChoraleError
-        from chorale.api import _voices
-        from chorale.encoding import VOICES
+        from chorale.api import VOICES, _voices
 
         try:
             names = list(dict.fromkeys(_voices(str(value))))
@@ -98,10 +97,10 @@ class Existing(click.ParamType):
 
     def convert(self, value, param, ctx):
         from chorale import ChoraleError
-        from chorale.io.files import kind
+        from chorale.api import path_kind
 
         try:
-            found = kind(value)
+            found = path_kind(value)
         except ChoraleError as e:
             self.fail(str(e), param, ctx)
         if found is None:
@@ -117,7 +116,7 @@ def default_output(ctx, param, value):
     if ctx.get_parameter_source(param.name) is click.core.ParameterSource.DEFAULT:
         from pathlib import Path
 
-        from chorale.io.files import create_on_write
+        from chorale.api import create_on_write
 
         create_on_write(Path(value).parent)
     return value
