@@ -338,18 +338,15 @@ def format_table(result: dict) -> str:
 
 def plot_synthetic(result: dict, path) -> None:
     """A grid: one row per model, one column per example test series."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from chorale.io.files import atomic_path
 
     series = np.array(result["examples"]["series"])
     forecasts, w = result["examples"]["forecasts"], result["window"]
     rows, cols = len(forecasts), len(series)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 1.9 * rows + 0.6),
-                             sharex=True, sharey=True, squeeze=False)
+    fig = Figure(figsize=(4 * cols, 1.9 * rows + 0.6))  # not pyplot's: a notebook's backend is left alone
+    axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
     t_in, t_out = np.arange(w), np.arange(w, series.shape[1])
     scores = {r["model"]: r["test_mse"] for r in result["models"]}
     for i, (name, fc) in enumerate(forecasts.items()):
@@ -372,4 +369,3 @@ def plot_synthetic(result: dict, path) -> None:
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90)
-    plt.close(fig)

@@ -247,10 +247,7 @@ def forecast_series(series: Series, model: str = "gru", window: int = 50,
 
 def plot_forecast(series: Series, result: dict, path, title: str = "") -> None:
     """History (the last few windows), the test part shaded, the forecast and its band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from chorale.io.files import atomic_path
 
@@ -259,7 +256,8 @@ def plot_forecast(series: Series, result: dict, path, title: str = "") -> None:
          else np.arange(n))
     fx = np.asarray(result["forecast"].iloc[:, 0])
     shown = max(n - max(8 * h, 4 * result["window"]), 0)
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))  # not pyplot's: a notebook's backend is left alone
+    ax = fig.subplots()
     ax.plot(x[shown:], series.values[shown:], color="0.25", lw=1, label="data")
     test_start = sum(result["split"][:2])
     ax.axvspan(x[max(test_start, shown)], x[-1], color="0.9", label="test part")
@@ -276,7 +274,6 @@ def plot_forecast(series: Series, result: dict, path, title: str = "") -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=90)
-    plt.close(fig)
 
 
 def _regular_frequency(times):

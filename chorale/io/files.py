@@ -47,7 +47,7 @@ def read_input(path, limit: int, what: str = "file") -> bytes:
     """The bytes of the regular file `path`, refusing anything else (a FIFO would block, a
     device or /dev/zero never end) and anything over `limit` bytes, before reading it all."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))  # POSIX-only flags
     except OSError as e:
         raise os_error(path, e) from None
     with os.fdopen(fd, "rb") as f:
@@ -75,21 +75,27 @@ def bundled(name: str) -> Path:
     return installed if installed.exists() else _PACKAGE.parent / "data" / name
 
 
-def _umask() -> int:
+def _read_umask() -> int:
+    """The process's umask, read once when this module loads (Python can read it only by
+    setting it; doing that later, while a studio thread writes, would race)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
+_FILE_MODE = 0o666 & ~_read_umask()  # the mode a plain open() would give a new file
+
+
 # ---------------------------------------------------------------------------- outputs
-_CREATABLE: set[Path] = set()  # default output folders, made when the first file is written
+_CREATABLE = contextvars.ContextVar("creatable", default=frozenset())  # default output folders, made
+# when the first file is written into them (per command: a CLI call, a studio request)
 _REPLACE = contextvars.ContextVar("replace", default=True)  # False inside `final_outputs(force=False)`
 
 
 def create_on_write(folder) -> None:
     """Let `folder` (a default such as outputs/) be made when a file is first written into
     it, not before: a command that fails earlier leaves no trace."""
-    _CREATABLE.add(Path(folder))
+    _CREATABLE.set(_CREATABLE.get() | {Path(folder)})
 
 
 @contextlib.contextmanager
@@ -115,7 +121,7 @@ def _temporary(path: Path, prefix: str, suffix: str, probe: bool = False) -> tup
     unwritable folder is the user's error, said before any work is done."""
     folder = path.parent if str(path.parent) else Path(".")
     found = kind(folder)
-    if found is None and folder in _CREATABLE and kind(folder.parent or ".") == "folder":
+    if found is None and folder in _CREATABLE.get() and kind(folder.parent or ".") == "folder":
         if probe:  # can the default folder be made later? Probe where it would be made
             folder = folder.parent
         else:
@@ -128,7 +134,8 @@ def _temporary(path: Path, prefix: str, suffix: str, probe: bool = False) -> tup
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=_short(prefix, room), suffix=suffix)
     except OSError as e:
         raise ChoraleError(f"{path}: cannot write ({e.strerror})") from None
-    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual mode
+    if hasattr(os, "fchmod"):  # POSIX: mkstemp makes 0600 files; give the usual mode
+        os.fchmod(fd, _FILE_MODE)
     return fd, tmp
 
 
@@ -218,29 +225,24 @@ def run_lock(folder):
     """Hold an exclusive lock on a run folder while a command writes it, so that a second
     `train --out` of the same folder is refused at once instead of mixing two runs.
 
-    The lock is a file in the system's temporary folder named by the run folder's real
-    path (the run folder may not exist yet, and nothing is added to it); the kernel
-    releases it if the process dies, and the holder removes it on exit.
+    The lock is a file in the system's temporary folder named by the user and the run
+    folder's real path (the run folder may not exist yet, and nothing is added to it);
+    filelock makes it portable (flock on POSIX, msvcrt on Windows) and the operating
+    system releases it if the process dies.
     """
-    import fcntl
+    import getpass
     import hashlib
 
+    from filelock import FileLock, Timeout
+
     key = hashlib.sha256(os.fsencode(os.path.realpath(folder))).hexdigest()[:20]
-    lock = Path(tempfile.gettempdir()) / f"chorale-{os.getuid()}-{key}.lock"
-    while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise ChoraleError(f"{folder}: another chorale command is writing this run folder "
-                               "(wait for it, or choose another --out)") from None
-        with contextlib.suppress(FileNotFoundError):
-            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                break
-        os.close(fd)  # its last holder removed it between our open and flock: take a fresh one
+    lock = FileLock(Path(tempfile.gettempdir()) / f"chorale-{getpass.getuser()}-{key}.lock", is_singleton=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ChoraleError(f"{folder}: another chorale command is writing this run folder "
+                           "(wait for it, or choose another --out)") from None
     try:
         yield
     finally:
-        os.unlink(lock)
-        os.close(fd)
+        lock.release()

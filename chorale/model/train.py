@@ -400,9 +400,6 @@ def _plot(history, path):
 def learning_curves(history):
     """Loss and accuracy per epoch, train and validation: lines with a marker at every
     epoch, so that a one-epoch run still shows its two points."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 

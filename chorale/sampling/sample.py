@@ -19,7 +19,7 @@ from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, UNSAMPLED, Vocabular
 from chorale.model.masks import known_ids
 from chorale.model.plan import Plan, ending, plan_rows
 from chorale.sampling.guard import forbidden_tokens
-from chorale.sampling.stepper import Sampler
+from chorale.sampling.stepper import Sampler, one_thread
 
 
 @dataclass(frozen=True)
@@ -155,6 +155,7 @@ def first_chord(forced: np.ndarray) -> np.ndarray:
     return opening
 
 
+@one_thread
 def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Controls = Controls(),
            progress=None, plans=None):
     """Sample token sequences, one token at a time, from a Sampler or a Keras chorale model.
@@ -257,6 +258,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     return tokens, loglik / np.maximum(sampled, 1)
 
 
+@one_thread
 def log_likelihoods(sampler: Sampler, tokens: np.ndarray) -> np.ndarray:
     """(batch, length - 1) log-probability the model gives each token after the first,
     reading `tokens` (batch, length) left to right with nothing known ahead: teacher forcing
