@@ -1,22 +1,64 @@
-"""The pluggable pieces, each chosen by key from one table (Coconet's registries): output
-formats here, backbones in `BACKBONES`. Pure Python, so `chorale --help` can list them;
-each entry names its implementation as "module:function", imported only when used.
+"""The pluggable pieces, each chosen by key from one table (Coconet's registries): the
+backbones a model is built on and the output formats. Pure Python, so `chorale --help`
+can list them; each entry names its implementation as "module:function", imported only
+when used.
 
-Adding an output format: a writer `(path, grid, style) -> note or None` and a row in
-FORMATS; the CLI's options (--NAME), `Chorale.save`, `chorale.api.write` and the studio's
-downloads all read this table.
+Adding a backbone: a `Backbone` entry (its options with their defaults, its training
+recipe, its builder) and the builder; `chorale train --arch`, its help, the card and the
+exactness tests read the entry. Adding an output format: a writer `(path, grid, style) ->
+note or None` and a row in FORMATS; the CLI's options (--NAME), `Chorale.save`,
+`chorale.api.write` and the studio's downloads all read this table.
 """
 
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 def resolve(target: str):
     """The object a "module:name" string names."""
     module, _, name = target.partition(":")
     return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str  # --arch NAME, the card's "architecture"
+    help: str  # what it is, in a few words
+    build: str  # "module:function": options dict -> list of causal Keras layers ((batch, time, x) -> (batch, time, y))
+    options: dict = field(default_factory=dict)  # every option the builder takes, with its default
+    recipe: dict = field(default_factory=dict)  # how `chorale train` trains it unless told otherwise
+
+
+WINDOW = 33  # the reference protocol: chords per training window (32 of context + 1)
+RECIPE = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, plan=False,
+              look_ahead=False, window=WINDOW)  # a backbone's recipe unless its entry says otherwise
+
+BACKBONES = {b.name: b for b in (
+    # the default: the benchmark's winner (docs/models.md); told the plan and the known notes
+    Backbone("wavenet", "dilated causal convolutions, residual (WaveNet)", "chorale.model.networks:wavenet",
+             dict(filters=64, dilations=(1, 2, 4, 8, 16, 32) * 2, kernel_size=2, residual=True, gated=False,
+                  dropout=0.0),
+             {**RECIPE, "epochs": 16, "batch_size": 16, "learning_rate": 5e-3, "plan": True, "look_ahead": True}),
+    Backbone("conv-gru", "a causal convolution, then GRUs", "chorale.model.networks:conv_gru",
+             dict(filters=64, kernel_size=4, strides=1, units=128, layers=1, dropout=0.0), RECIPE),
+    Backbone("gru", "stacked GRUs", "chorale.model.networks:gru", dict(units=128, layers=2, dropout=0.0), RECIPE),
+    Backbone("lstm", "stacked LSTMs", "chorale.model.networks:lstm", dict(units=128, layers=2, dropout=0.0), RECIPE),
+    Backbone("reference", "the book's model (Hands-On ML, ch. 15, exercise 10)", "chorale.model.networks:reference",
+             {}, {**RECIPE, "schedule": "constant", "augment": False}),
+)}
+DEFAULT_BACKBONE = "wavenet"
+
+
+def recipe_help(key: str) -> str:
+    """How a recipe setting differs by backbone, for --help: "16 for wavenet, 20 otherwise"."""
+    def said(value) -> str:
+        return "on" if value is True else "off" if value is False else f"{value:g}" if isinstance(value, float) \
+            else str(value)
+    values = {name: b.recipe[key] for name, b in BACKBONES.items()}
+    usual = max(values.values(), key=list(values.values()).count)
+    return ", ".join([f"{said(v)} for {name}" for name, v in values.items() if v != usual] + [f"{said(usual)} otherwise"])
 
 
 @dataclass(frozen=True)

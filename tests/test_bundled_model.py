@@ -8,7 +8,7 @@ from chorale.model.plan import PLAN_VERSION
 from chorale.model.run import load_run
 from chorale.io.files import bundled
 from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
-from chorale.model.train import DEFAULT_ARCH
+from chorale.registry import DEFAULT_BACKBONE
 
 MODEL = bundled("model")
 
@@ -18,12 +18,13 @@ def test_bundled_model_is_complete_small_and_made_from_the_bundled_data():
         assert (MODEL / name).is_file(), name
     assert sum(f.stat().st_size for f in MODEL.iterdir()) < 5_000_000
     _, card, _ = load_run(MODEL)
-    assert card["architecture"] == DEFAULT_ARCH and card["data"] == "bundled"
+    assert card["architecture"] == DEFAULT_BACKBONE and card["data"] == "bundled"
     assert card["data_fingerprint"] == load().fingerprint()
     # generate needs no TensorFlow: the shipped sampler was made from this very model.keras
     assert Sampler.load(MODEL / SAMPLER_FILE, file_hash(MODEL / "model.keras")) is not None
 
 
+@pytest.mark.slow
 def test_bundled_model_scores_on_the_test_split_what_its_card_says():
     model, card, vocab = load_run(MODEL)
     got = score_chorales(model, vocab, load()["test"], "bundled", "test")

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from chorale.cli import cli
@@ -18,6 +19,7 @@ def python(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_tensorflow_loads_without_its_cpp_notes():
     done = python("import chorale.backend")
     assert done.returncode == 0 and done.stderr == ""
@@ -31,7 +33,8 @@ def test_a_wrong_model_folder_is_said_before_tensorflow_loads():
 
 
 def test_evaluate_defaults_to_the_bundled_model():
-    result = CliRunner().invoke(cli, ["evaluate", "--json"])
+    # one chorale, not the split: the bundled model's scores are test_bundled_model's job
+    result = CliRunner().invoke(cli, ["evaluate", "--json", "--data", str(CHORALE), "--split", "all"])
     assert result.exit_code == 0, result.output
     assert '"model": "' + str(bundled("model")) in result.output
 

@@ -91,6 +91,7 @@ def test_output_positions_follow_each_architecture_and_catch_look_ahead():
 
 
 # ---------------------------------------------------------------- every model, one epoch
+@pytest.mark.slow
 def test_every_next_step_model_trains_for_one_epoch():
     result = run_synthetic("next", epochs=1, seed=0, n_series=60)
     rows = {r["model"]: r for r in result["models"]}
@@ -101,6 +102,7 @@ def test_every_next_step_model_trains_for_one_epoch():
     assert all(np.isfinite(r["test_mse"]) and r["parameters"] >= 0 for r in rows.values())
 
 
+@pytest.mark.slow
 def test_every_ahead_model_via_the_cli_with_uncertainty_json_and_plot(tmp_path):
     out, png = tmp_path / "r.json", tmp_path / "r.png"
     result = run("forecast", "synthetic", "--task", "ahead", "--epochs", 1, "--n-series", 40,

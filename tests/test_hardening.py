@@ -57,6 +57,7 @@ def test_an_os_error_is_one_line_without_a_report(monkeypatch):
     assert result.exit_code == 1 and result.output.strip() == "Error: out.csv: No space left on device"
 
 
+@pytest.mark.slow
 def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     """Building the corpus takes long enough to be stopped; the partial folder goes away."""
     process = subprocess.Popen([sys.executable, "-m", "chorale", "data", "build", "--out", str(tmp_path / "ds")],

@@ -105,6 +105,7 @@ def test_ctrl_c_while_parsing_or_running_exits_130(monkeypatch, where):
     assert result.exit_code == 130 and result.output.strip() == "Interrupted.", result.output
 
 
+@pytest.mark.slow
 def test_killed_and_interrupted_training_resumes(data, tmp_path):
     run = tmp_path / "run"
     process = start_train(data, run, *TINY_RUN)

@@ -7,7 +7,8 @@ keras = pytest.importorskip("keras")
 
 from chorale import ChoraleError  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
-from chorale.model.networks import BACKBONES, build_backbone, build_chorale_model  # noqa: E402
+from chorale.model.networks import build_backbone, build_chorale_model  # noqa: E402
+from chorale.registry import BACKBONES  # noqa: E402
 
 TINY = {
     "wavenet": dict(filters=8, dilations=(1, 2, 4)),

@@ -85,6 +85,7 @@ def test_the_last_quarter_of_the_epochs_trains_on_the_real_keys():
     assert (one_epoch != 1).any()
 
 
+@pytest.mark.slow
 def test_outputs_and_determinism(data, tmp_path):
     card = run(tmp_path / "a", data)
     run(tmp_path / "b", data)
@@ -98,6 +99,7 @@ def test_outputs_and_determinism(data, tmp_path):
         np.testing.assert_array_equal(wa, wb)
 
 
+@pytest.mark.slow
 def test_a_model_trained_with_hidden_plans_runs_with_and_without_one(data, tmp_path):
     """Each plan part is hidden in some windows: the same model scores, and samples, with no
     plan at all; a model trained without plans refuses one."""
@@ -121,6 +123,7 @@ def test_a_model_trained_with_hidden_plans_runs_with_and_without_one(data, tmp_p
         generate(load_sampler(tmp_path / "n")[0], vocab, [primer], 32, [1], Controls(), [Plan(length=32)])
 
 
+@pytest.mark.slow
 def test_resume_continues_where_it_stopped(data, tmp_path, monkeypatch):
     run(tmp_path / "straight", data, epochs=2)
 
@@ -141,6 +144,7 @@ def test_resume_continues_where_it_stopped(data, tmp_path, monkeypatch):
         np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus(data, tmp_path):
     script = textwrap.dedent(f"""
         import tensorflow as tf
@@ -168,6 +172,7 @@ def one_line_error(result, *words):
     assert all(w in lines[0] for w in words), lines[0]
 
 
+@pytest.mark.slow
 def test_bad_inputs(data, tmp_path):
     tiny = ["-o", "filters=4", "-o", "dilations=(1,2)", "-o", "embed_dim=4", "--epochs", "1", "--seed", "1"]
     one_line_error(invoke("train", "--data", str(data), "--arch", "transformer", "--out", str(tmp_path / "x")),
@@ -194,6 +199,7 @@ def test_bad_inputs(data, tmp_path):
     assert (finished / "model.keras").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_resume_refuses_other_options_or_data(data, tmp_path, monkeypatch):
     monkeypatch.setattr(train_module, "_plot", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):

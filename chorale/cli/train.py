@@ -6,6 +6,7 @@ import click
 
 from chorale import ChoraleError, defaults
 from chorale.cli.types import LEARNING_RATE, POSITIVE, SEED, Existing
+from chorale.registry import BACKBONES, DEFAULT_BACKBONE, recipe_help
 
 
 def _parse_options(pairs):
@@ -25,23 +26,24 @@ def _parse_options(pairs):
 
 
 @click.command("train", short_help="Train a chorale model.")
-@click.option("--arch", help="wavenet, conv-gru, gru, lstm or reference (default: wavenet).")
+@click.option("--arch", help=f"The backbone: {'; '.join(f'{b.name}: {b.help}' for b in BACKBONES.values())} "
+              f"(default: {DEFAULT_BACKBONE}).")
 @click.option("--data", "data_path", help="Dataset folder or archive (default: the bundled dataset).")
 @click.option("--epochs", type=POSITIVE,
-              help="Maximum epochs; early stopping may end sooner (default: 16 for wavenet, 20 otherwise).")
-@click.option("--batch-size", type=POSITIVE, help="Windows per step (default: 16 for wavenet, 32 otherwise).")
+              help=f"Maximum epochs; early stopping may end sooner (default: {recipe_help('epochs')}).")
+@click.option("--batch-size", type=POSITIVE, help=f"Windows per step (default: {recipe_help('batch_size')}).")
 @click.option("--learning-rate", type=LEARNING_RATE,
-              help="Nadam's peak rate (default: 5e-3 with a cosine decay for wavenet, 1e-3 otherwise).")
+              help=f"Nadam's peak rate (default: {recipe_help('learning_rate')}; schedule: {recipe_help('schedule')}).")
 @click.option("--augment/--no-augment", default=None,
               help="Transpose training windows by up to 3 semitones within each voice's range; the last "
               "quarter of the epochs trains on the real keys.")
 @click.option("--plan/--no-plan", default=None,
               help="Train with plan inputs (key, fermatas, steps to the end; each sometimes hidden) so "
-              "sampling can be told them (default: on for wavenet, off otherwise).")
+              f"sampling can be told them (default: {recipe_help('plan')}).")
 @click.option("--look-ahead/--no-look-ahead", default=None,
               help="Train an encoder that reads the known notes both ways (a melody, the music around a "
-              "region) for harmonize and regenerate; random masks, loss on the unknown notes (default: on "
-              "for wavenet, off otherwise).")
+              f"region) for harmonize and regenerate; random masks, loss on the unknown notes (default: "
+              f"{recipe_help('look_ahead')}).")
 @click.option("--seed", type=SEED, help="Same seed, data and options: the same model (on CPU).")
 @click.option("-o", "--option", "options", multiple=True, metavar="KEY=VALUE",
               help="Backbone option, e.g. filters=96 or dilations=(1,2,4,8,1,2,4,8) (repeatable).")

@@ -236,27 +236,32 @@ def _load_archive(path: Path) -> Dataset:
     return Dataset(str(path), _annotated(found, manifest, f"{path}:manifest.csv"), manifest)
 
 
+def manifest_rows(text: str, name: str) -> tuple[set[str], list[tuple[int, dict[str, str]]]]:
+    """(columns, [(line, row), ...]) of a manifest CSV, every line read: a damaged file is an
+    error naming the line."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
+    try:
+        columns = set(reader.fieldnames or ())
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as e:
+        raise ChoraleError(f"{name}: line {max(reader.line_num, 1)}: not a readable CSV ({e})") from None
+    return columns, rows
+
+
 def read_manifest(text: str, name: str) -> dict[str, list[tuple[int, dict[str, str]]]]:
     """{chorale id: [(line, row), ...]} of a manifest CSV; `id` is the chorale's file name
     without `.csv` (listed once per split it is in). Other columns are optional; a
     manifest with neither `key` nor `fermatas` gives nothing (it may be anyone's notes)."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), strict=True)
-    try:
-        columns = set(reader.fieldnames or ())
-    except csv.Error as e:
-        raise ChoraleError(f"{name}: line 1: not a readable CSV ({e})") from None
+    columns, rows = manifest_rows(text, name)
     if not columns & {"key", "fermatas"}:
         return {}
     if "id" not in columns:
         raise ChoraleError(f"{name}: no 'id' column to say which chorale a key or fermatas belong to "
                            f"(the file name without its suffix)")
-    rows: dict[str, list] = {}
-    try:
-        for row in reader:
-            rows.setdefault(row["id"], []).append((reader.line_num, row))
-    except csv.Error as e:
-        raise ChoraleError(f"{name}: line {reader.line_num}: not a readable CSV ({e})") from None
-    return rows
+    found: dict[str, list] = {}
+    for line, row in rows:
+        found.setdefault(row["id"], []).append((line, row))
+    return found
 
 
 def parse_fermatas(text: str, steps: int, where: str) -> tuple[int, ...] | None:
@@ -332,8 +337,7 @@ def info(dataset: Dataset) -> dict:
     if known:
         out["fermatas"] = {"known": len(known), "per_chorale": float(np.mean(known))}
     if dataset.manifest:
-        rows = [row for found in read_manifest(dataset.manifest, f"{dataset.source}: manifest.csv").values()
-                for _, row in found]
+        rows = [row for _, row in manifest_rows(dataset.manifest, f"{dataset.source}: manifest.csv")[1]]
         for column, label in (("time_signature", "meters"), ("key", "keys")):
             counts = Counter(row[column] for row in rows if row.get(column))
             if counts:

@@ -23,17 +23,7 @@ from chorale import ChoraleError
 from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary
 from chorale.model.plan import SIZES as PLAN_SIZES
 
-BACKBONES = ("wavenet", "conv-gru", "gru", "lstm", "reference")
-
-# Every option's default, the one place they live (train's defaults pick among them).
-DEFAULTS = {
-    "wavenet": dict(filters=64, dilations=(1, 2, 4, 8, 16, 32) * 2, kernel_size=2, residual=True, gated=False,
-                    dropout=0.0),
-    "conv-gru": dict(filters=64, kernel_size=4, strides=1, units=128, layers=1, dropout=0.0),
-    "gru": dict(units=128, layers=2, dropout=0.0),
-    "lstm": dict(units=128, layers=2, dropout=0.0),
-    "reference": {},
-}
+from chorale.registry import BACKBONES, resolve
 
 
 @keras.saving.register_keras_serializable(package="chorale")
@@ -172,14 +162,64 @@ class ChoraleEmbedding(layers.Layer):
                 "plan_sizes": list(self.plan_sizes), "look_ahead": self.look_ahead}
 
 
-def _options(arch: str, options: dict) -> dict:
+def backbone_options(arch: str, options: dict) -> dict:
+    """The backbone's options: its registry defaults updated with `options`, checked by name."""
     if arch not in BACKBONES:
         raise ChoraleError(f"unknown architecture '{arch}' (choose from: {', '.join(BACKBONES)})")
-    unknown = sorted(set(options) - set(DEFAULTS[arch]))
+    defaults = BACKBONES[arch].options
+    unknown = sorted(set(options) - set(defaults))
     if unknown:
-        allowed = ", ".join(DEFAULTS[arch]) or "none"
+        allowed = ", ".join(defaults) or "none"
         raise ChoraleError(f"unknown option(s) {', '.join(unknown)} for '{arch}' (allowed: {allowed})")
-    return {**DEFAULTS[arch], **options}
+    return {**defaults, **options}
+
+
+def build_backbone(arch: str, **options) -> keras.Sequential:
+    """A causal (batch, time, features) -> (batch, time, channels) stack, built by the
+    registry entry's builder (chorale.registry.BACKBONES) from its options."""
+    o = backbone_options(arch, options)
+    try:
+        return keras.Sequential(resolve(BACKBONES[arch].build)(o), name=f"{arch.replace('-', '_')}_backbone")
+    except (ValueError, TypeError) as e:
+        raise ChoraleError(f"bad option value for '{arch}': {str(e).splitlines()[0]}") from None
+
+
+# ---------------------------------------------------------------------------- builders (chorale.registry)
+def wavenet(o: dict) -> list:
+    """A 1x1 projection to the residual width, residual (gated) blocks, ReLU; or, without
+    `residual`, a plain stack of dilated causal convolutions."""
+    if not o["residual"]:
+        stack = [layers.Conv1D(o["filters"], o["kernel_size"], padding="causal", dilation_rate=d, activation="relu")
+                 for d in o["dilations"]]
+        return stack + ([layers.Dropout(o["dropout"])] if o["dropout"] else [])
+    stack = [layers.Conv1D(o["filters"], 1)]
+    stack += [ResidualBlock(o["filters"], d, o["kernel_size"], o["gated"], o["dropout"]) for d in o["dilations"]]
+    return stack + [layers.Activation("relu")]
+
+
+def conv_gru(o: dict) -> list:
+    stack = [layers.Conv1D(o["filters"], o["kernel_size"], strides=o["strides"], padding="causal", activation="relu")]
+    if o["dropout"]:
+        stack.append(layers.Dropout(o["dropout"]))
+    return stack + _recurrent(layers.GRU, o["units"], o["layers"], o["dropout"])
+
+
+def gru(o: dict) -> list:
+    return _recurrent(layers.GRU, o["units"], o["layers"], o["dropout"])
+
+
+def lstm(o: dict) -> list:
+    return _recurrent(layers.LSTM, o["units"], o["layers"], o["dropout"])
+
+
+def reference(o: dict) -> list:
+    """The book's exercise model (Hands-On ML, ch. 15, ex. 10): four dilated causal
+    convolutions with batch normalization, then an LSTM."""
+    stack = []
+    for filters, dilation in ((32, 1), (48, 2), (64, 4), (96, 8)):
+        stack += [layers.Conv1D(filters, 2, padding="causal", activation="relu", dilation_rate=dilation),
+                  layers.BatchNormalization()]
+    return stack + [layers.LSTM(256, return_sequences=True)]
 
 
 def _recurrent(cell, units, n_layers, dropout):
@@ -189,45 +229,6 @@ def _recurrent(cell, units, n_layers, dropout):
             out.append(layers.Dropout(dropout))
         out.append(cell(units, return_sequences=True))
     return out
-
-
-def build_backbone(arch: str, **options) -> keras.Sequential:
-    """A causal (batch, time, features) -> (batch, time, channels) stack; see DEFAULTS."""
-    o = _options(arch, options)
-    try:
-        return keras.Sequential(_stack(arch, o), name=f"{arch.replace('-', '_')}_backbone")
-    except (ValueError, TypeError) as e:
-        raise ChoraleError(f"bad option value for '{arch}': {str(e).splitlines()[0]}") from None
-
-
-def _stack(arch: str, o: dict) -> list:
-    if arch == "wavenet":
-        if o["residual"]:  # project to the residual width, then residual (gated) blocks
-            stack = [layers.Conv1D(o["filters"], 1)]
-            stack += [ResidualBlock(o["filters"], d, o["kernel_size"], o["gated"], o["dropout"])
-                      for d in o["dilations"]]
-            stack.append(layers.Activation("relu"))
-        else:
-            stack = [layers.Conv1D(o["filters"], o["kernel_size"], padding="causal", dilation_rate=d,
-                                   activation="relu") for d in o["dilations"]]
-            if o["dropout"]:
-                stack.append(layers.Dropout(o["dropout"]))
-    elif arch == "conv-gru":
-        stack = [layers.Conv1D(o["filters"], o["kernel_size"], strides=o["strides"], padding="causal",
-                               activation="relu")]
-        if o["dropout"]:
-            stack.append(layers.Dropout(o["dropout"]))
-        stack += _recurrent(layers.GRU, o["units"], o["layers"], o["dropout"])
-    elif arch in ("gru", "lstm"):
-        cell = layers.GRU if arch == "gru" else layers.LSTM
-        stack = _recurrent(cell, o["units"], o["layers"], o["dropout"])
-    else:  # reference: the book's exercise model (Hands-On ML, ch. 15, ex. 10)
-        stack = []
-        for filters, dilation in ((32, 1), (48, 2), (64, 4), (96, 8)):
-            stack += [layers.Conv1D(filters, 2, padding="causal", activation="relu", dilation_rate=dilation),
-                      layers.BatchNormalization()]
-        stack.append(layers.LSTM(256, return_sequences=True))
-    return stack
 
 
 LOOK_AHEAD = dict(filters=32, dilations=(1, 2, 4, 8, 16, 32), kernel_size=3)  # LookAhead's default options

@@ -29,26 +29,15 @@ from chorale.io.files import atomic_path, atomic_write, remove_temporaries
 from chorale.model import plan as plans
 from chorale.model.masks import known_ids, random_known
 from chorale.model.run import check_run_folder, safe_load, write_sampler
+from chorale.registry import BACKBONES, DEFAULT_BACKBONE, WINDOW
 
-WINDOW, SHIFT = 33, 16  # the reference protocol: chords per window (32 of context + 1), chords between windows
+SHIFT = 16  # the reference protocol: chords between windows (of registry.WINDOW chords)
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
 # shifts, drawn among those that keep every voice inside its range (see transposed_epoch)
 PATIENCE = 3  # epochs without a better validation loss before stopping
 RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png",
              "sampler.npz")
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-
-# Per-architecture training defaults (the default arch's are the benchmark's winner; see
-# docs/models.md). Backbone options default to networks.DEFAULTS.
-DEFAULT_ARCH = "wavenet"
-HYPERPARAMETERS = {
-    "reference": dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="constant", augment=False,
-                      plan=False, window=WINDOW),
-    "wavenet": dict(epochs=16, batch_size=16, learning_rate=5e-3, schedule="cosine", augment=True,
-                    plan=True, look_ahead=True, window=WINDOW),
-}
-FALLBACK = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, plan=False,
-                look_ahead=False, window=WINDOW)
 
 
 def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) -> np.ndarray:
@@ -188,7 +177,7 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
            verbose, patience, plan, look_ahead, window) -> dict:
     from chorale.backend import tensorflow as tf
 
-    from chorale.model.networks import BACKBONES, DEFAULTS, build_chorale_model
+    from chorale.model.networks import backbone_options, build_chorale_model
 
     out = Path(out)
     options = json.loads(json.dumps(options)) if options is not None else None  # as run.json stores it
@@ -210,12 +199,12 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
             raise ChoraleError(f"{out}: cannot resume on different data (fingerprint mismatch)")
         run = {**stored, "epochs": epochs or stored["epochs"]}
     else:
-        arch = arch or DEFAULT_ARCH
-        hp = HYPERPARAMETERS.get(arch, FALLBACK)
+        arch = arch or DEFAULT_BACKBONE
+        hp = BACKBONES[arch].recipe
         run = {k: (v if v is not None else hp.get(k)) for k, v in asked.items()}
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**31)
-        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**DEFAULTS.get(arch, {}), **(options or {})},
+        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options=backbone_options(arch, options or {}),
                    data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
         vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
         run["vocabulary"] = vocab.to_dict()
