@@ -87,8 +87,18 @@ def test_the_last_quarter_of_the_epochs_trains_on_the_real_keys():
 
 @pytest.mark.slow
 def test_outputs_and_determinism(data, tmp_path):
+    import random
+
+    from tensorflow.python.framework import config
+
+    np.random.seed(7)
+    random.seed(7)
+    numpy_next, python_next = np.random.get_state()[1][:4].copy(), random.getstate()
     card = run(tmp_path / "a", data)
     run(tmp_path / "b", data)
+    # the caller's random state and TensorFlow's settings are as they were: seeds are the run's own
+    assert (np.random.get_state()[1][:4] == numpy_next).all() and random.getstate() == python_next
+    assert not config.is_op_determinism_enabled()
     for name in ("model.keras", "card.json", "history.csv", "training.png", "sampler.npz"):
         assert (tmp_path / "a" / name).is_file()
     assert not (tmp_path / "a" / "checkpoint.keras").exists()

@@ -11,6 +11,7 @@ TensorFlow-only code (strategies, op determinism) lives here, not in networks.py
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import numpy as np
 
 from chorale import ChoraleError, __version__
 from chorale.backend import keras
+from chorale.backend import tensorflow as tf
 from chorale.data.loader import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
@@ -173,11 +175,33 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     return _train(out, resume=resume, **settings)
 
 
+def _own_randomness(function):
+    """Give a training call its own seeds and TensorFlow's op determinism, and hand the
+    caller's back after: `chorale.train()` in a notebook leaves Python's and NumPy's random
+    state, TensorFlow's global seed and its determinism setting as they were."""
+    @functools.wraps(function)
+    def scoped(*args, **kwargs):
+        import random
+
+        from tensorflow.python.framework import config  # disable_op_determinism is not public
+
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        deterministic = config.is_op_determinism_enabled()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+            tf.random.set_seed(None)
+            if not deterministic:
+                config.disable_op_determinism()
+    return scoped
+
+
+@_own_randomness
 def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, options, resume, force, distribute,
            verbose, patience, plan, look_ahead, window) -> dict:
-    from chorale.backend import tensorflow as tf
-
-    from chorale.model.networks import backbone_options, build_chorale_model
+    from chorale.model.networks import build_chorale_model
 
     out = Path(out)
     options = json.loads(json.dumps(options)) if options is not None else None  # as run.json stores it
@@ -204,7 +228,7 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
         run = {k: (v if v is not None else hp.get(k)) for k, v in asked.items()}
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**31)
-        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options=backbone_options(arch, options or {}),
+        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**BACKBONES[arch].options, **(options or {})},
                    data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
         vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
         run["vocabulary"] = vocab.to_dict()
