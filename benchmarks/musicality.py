@@ -54,8 +54,8 @@ def samples(model_dir, count: int, temperature: float, reference, voice_leading:
     (does it end in the key it opened with?)."""
     model = chorale.load_model(model_dir)
     pieces = model.generate(0, count=count, bars=BARS, temperature=temperature, voice_leading=voice_leading)
-    scored = music.score([p.grid[PRIMER_STEPS:] for p in pieces], reference)
-    whole = music.score([p.grid for p in pieces], reference, fermatas=[p.fermatas or None for p in pieces],
+    scored = music.measure([p.grid[PRIMER_STEPS:] for p in pieces], reference)
+    whole = music.measure([p.grid for p in pieces], reference, fermatas=[p.fermatas or None for p in pieces],
                         keys=[p.key if p.known_key else None for p in pieces])
     scored["aggregate"].update({k: whole["aggregate"][k] for k in FORM})
     return scored
@@ -98,7 +98,7 @@ def last_bass(grid) -> int:
 
 def bach_score(chorales, reference):
     """Real chorales scored with their fermatas from the manifest, each in the key its notes fit."""
-    return music.score([c.notes for c in chorales], reference, fermatas=[c.fermatas for c in chorales])
+    return music.measure([c.notes for c in chorales], reference, fermatas=[c.fermatas for c in chorales])
 
 
 def melody_form(grids, melodies) -> dict:
@@ -155,7 +155,7 @@ def main():
         start = time.perf_counter()
         grids = harmonizations(folder, melodies, args.candidates, args.temperature, guard)
         seconds[f"{name} harm"] = time.perf_counter() - start
-        columns[f"{name} harm"] = music.score(grids, reference, **melody_form(grids, melodies))
+        columns[f"{name} harm"] = music.measure(grids, reference, **melody_form(grids, melodies))
         agreement[f"{name} harm"] = float(np.mean([music.agreement(g, c.notes, given=0)
                                                              for g, c in zip(grids, melodies)]))
         final_bass[f"{name} harm"] = float(np.mean([last_bass(g) == last_bass(c.notes)

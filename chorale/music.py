@@ -284,8 +284,8 @@ def _summed(all_counts: list[dict]) -> dict:
                 else sum(c[k] for c in all_counts)) for k in all_counts[0]}
 
 
-def score(grids, reference: Reference, names=None, fermatas=None, keys=None) -> dict:
-    """Score a set of chorales: {"chorales": [{"name", "count": raw counts, **metrics}],
+def measure(grids, reference: Reference, names=None, fermatas=None, keys=None) -> dict:
+    """Measure a set of chorales: {"chorales": [{"name", "count": raw counts, **metrics}],
     "aggregate": metrics of the pooled counts} (the key consistency is the mean over chorales).
     `fermatas` and `keys`, one per grid (None where unknown), feed the form measures."""
     grids = [np.asarray(g) for g in grids]
@@ -315,7 +315,7 @@ CHORALE_COLUMNS = (("parallel_fifths", "par5"), ("parallel_octaves", "par8"), ("
 
 
 def chorale_table(scored: dict) -> str:
-    """One line per chorale of a `score` result, with the main metrics."""
+    """One line per chorale of a `measure` result, with the main metrics."""
     names = [c["name"] for c in scored["chorales"]]
     width = max(8, *(len(n) for n in names)) if names else 8
     lines = [f"{'chorale':<{width}}  " + "  ".join(f"{h:>7}" for _, h in CHORALE_COLUMNS)]

@@ -10,7 +10,7 @@ from chorale import ChoraleError
 from chorale.data.loader import Chorale, load, with_manifest
 from chorale.io.files import kind
 from chorale.io.scores import read_grid
-from chorale.music import Reference, score
+from chorale.music import Reference, measure
 
 CHORALE_SUFFIXES = (".mid", ".midi", ".csv", ".musicxml", ".xml", ".mxl")
 
@@ -45,6 +45,6 @@ def evaluate_files(paths, data=None, split: str = "test") -> dict:
     reference = Reference.of(real, ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
     columns = {}
     for title, chorales in {f"Bach ({split})": dataset[split], **read_groups(paths)}.items():
-        columns[title] = score([c.notes for c in chorales], reference, [c.name for c in chorales],
+        columns[title] = measure([c.notes for c in chorales], reference, [c.name for c in chorales],
                                [c.fermatas for c in chorales], [c.key for c in chorales])
     return {"data": dataset.source, "split": split, "voice_ranges": reference.ranges.tolist(), "columns": columns}

@@ -83,10 +83,10 @@ def test_histogram_distances_are_zero_against_themselves_and_key_clarity():
 
 def test_aggregate_pools_counts_and_silence_gives_none():
     one = grid(C_MAJOR, [65, 60, 57, 50])
-    scored = music.score([one, grid(C_MAJOR, [65, 60, 55, 50])], REFERENCE, ["a", "b"])
+    scored = music.measure([one, grid(C_MAJOR, [65, 60, 55, 50])], REFERENCE, ["a", "b"])
     assert [c["name"] for c in scored["chorales"]] == ["a", "b"]
     assert scored["aggregate"]["parallel_fifths"] == pytest.approx(100 / 12)
-    silent = music.score([np.zeros((4, 4), np.int32)], REFERENCE)["aggregate"]
+    silent = music.measure([np.zeros((4, 4), np.int32)], REFERENCE)["aggregate"]
     assert silent["parallel_fifths"] is None and silent["key_consistency"] is None
 
 
@@ -123,7 +123,7 @@ def test_a_piece_that_comes_home_and_one_that_ends_a_fifth_away():
     away = music.form(grid(*IN_C, *TO_G))
     assert (away["key_spans"], away["closing_key"], away["key_drift"]) == (1, 0, 1)  # C major to G major
     assert (away["final_bass"], away["final_bass_tonic"]) == (1, 0)  # ends on G, not C
-    rates = music.score([grid(*IN_C, *IN_C), grid(*IN_C, *TO_G)], REFERENCE)["aggregate"]
+    rates = music.measure([grid(*IN_C, *IN_C), grid(*IN_C, *TO_G)], REFERENCE)["aggregate"]
     assert (rates["closing_key"], rates["key_drift"], rates["final_bass_tonic"]) == (0.5, 0.5, 0.5)
 
 
@@ -150,13 +150,13 @@ def test_cadences_at_fermatas_against_the_pieces_key():
     rested = g.copy()
     rested[12:16, 3] = 0
     assert music.form(rested, fermatas=(12, 16), key="C")["fermata_chords"] == 1  # no bass: not a chord to judge
-    scored = music.score([g, g], REFERENCE, fermatas=[(12, 16, 28, 60), None], keys=["C major", None])
+    scored = music.measure([g, g], REFERENCE, fermatas=[(12, 16, 28, 60), None], keys=["C major", None])
     assert scored["aggregate"]["fermata_cadences"] == 0.75
     assert [c["fermata_cadences"] for c in scored["chorales"]] == [0.75, None]
 
 
 def test_silence_leaves_the_form_measures_undefined():
-    r = music.score([np.zeros((8, 4), np.int32)], REFERENCE, fermatas=[(0,)])["aggregate"]
+    r = music.measure([np.zeros((8, 4), np.int32)], REFERENCE, fermatas=[(0,)])["aggregate"]
     assert [r[k] for k in ("closing_key", "key_drift", "final_bass_tonic", "fermata_cadences")] == [None] * 4
 
 

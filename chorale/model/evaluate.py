@@ -25,7 +25,7 @@ from chorale.model.run import load_run
 from chorale.model.train import chorale_plans, encode_all, model_inputs, windows
 
 
-def score(logits: np.ndarray, targets: np.ndarray, voices: np.ndarray, mask: np.ndarray) -> dict:
+def nll_accuracy(logits: np.ndarray, targets: np.ndarray, voices: np.ndarray, mask: np.ndarray) -> dict:
     """NLL, accuracy and per-voice NLL (voices with a token scored) over the positions where
     `mask` is true."""
     logits = logits.astype(np.float64)
@@ -46,7 +46,7 @@ def windowed(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = No
     p = None if rows is None else windows(rows)[:, :-1]
     logits = model.predict(model_inputs(model, w[:, :-1], p), batch_size=batch_size, verbose=0)
     voices = np.broadcast_to(np.arange(1, w.shape[1]) % N_VOICES, w[:, 1:].shape)
-    return score(logits, w[:, 1:], voices, np.ones(w[:, 1:].shape, bool))
+    return nll_accuracy(logits, w[:, 1:], voices, np.ones(w[:, 1:].shape, bool))
 
 
 def whole(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_size: int = 8) -> dict:
@@ -63,7 +63,7 @@ def whole(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None,
     logits = model.predict(model_inputs(model, x[:, :-1], None if p is None else p[:, :-1]),
                            batch_size=batch_size, verbose=0)
     voices = np.broadcast_to(np.arange(1, n) % N_VOICES, mask.shape)
-    return score(logits, x[:, 1:], voices, mask)
+    return nll_accuracy(logits, x[:, 1:], voices, mask)
 
 
 INFILL_STEPS = 2 * STEPS_PER_BAR  # the infill protocol's regions
@@ -99,7 +99,7 @@ def look_ahead_protocols(model, tokens: list[np.ndarray]) -> dict:
         if not any(len(p[1]) for p in readings["look_ahead"]):
             out[name] = None
             continue
-        out[name] = {reading: score(*(np.concatenate([p[i].reshape(-1, *p[i].shape[2:]) for p in rows])
+        out[name] = {reading: nll_accuracy(*(np.concatenate([p[i].reshape(-1, *p[i].shape[2:]) for p in rows])
                                       for i in range(4)))
                      for reading, rows in readings.items()}
         out[name]["gain"] = out[name]["left_to_right"]["nll"] - out[name]["look_ahead"]["nll"]
