@@ -7,7 +7,8 @@ import pytest
 from chorale import ChoraleError, music
 from chorale.encoding import Vocabulary
 from chorale.model.networks import build_chorale_model
-from chorale.sampling.sample import Controls, allowed_tokens, log_softmax, next_token_probs, sample
+from chorale.model.outputs import log_softmax
+from chorale.sampling.sample import Controls, allowed_tokens, next_token_probs, sample
 from chorale.sampling.stepper import Sampler
 from chorale.registry import BACKBONES
 

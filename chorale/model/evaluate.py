@@ -19,23 +19,11 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.data.loader import load
-from chorale.encoding import N_VOICES, STEPS_PER_BAR, VOICES, Vocabulary
+from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary
 from chorale.model.masks import known_ids
+from chorale.model.outputs import nll_accuracy
 from chorale.model.run import load_run
 from chorale.model.train import chorale_plans, encode_all, model_inputs, windows
-
-
-def nll_accuracy(logits: np.ndarray, targets: np.ndarray, voices: np.ndarray, mask: np.ndarray) -> dict:
-    """NLL, accuracy and per-voice NLL (voices with a token scored) over the positions where
-    `mask` is true."""
-    logits = logits.astype(np.float64)
-    top = logits.max(axis=-1, keepdims=True)
-    logz = np.log(np.exp(logits - top).sum(axis=-1)) + top[..., 0]
-    nll = (logz - np.take_along_axis(logits, targets[..., None], axis=-1)[..., 0])[mask]
-    hit = (logits.argmax(axis=-1) == targets)[mask]
-    voices = voices[mask]
-    return {"nll": float(nll.mean()), "accuracy": float(hit.mean()), "tokens": int(mask.sum()),
-            "per_voice": {VOICES[v]: float(nll[voices == v].mean()) for v in range(N_VOICES) if (voices == v).any()}}
 
 
 def windowed(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_size: int = 64) -> dict | None:

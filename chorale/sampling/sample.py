@@ -17,6 +17,7 @@ import numpy as np
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, UNSAMPLED, Vocabulary
 from chorale.model.masks import known_ids
+from chorale.model.outputs import log_softmax
 from chorale.model.plan import Plan, ending, plan_rows
 from chorale.sampling.guard import forbidden_tokens
 from chorale.sampling.stepper import Sampler, one_thread
@@ -54,11 +55,6 @@ def allowed_tokens(vocab: Vocabulary, voice_ranges) -> np.ndarray:
             mask[v] = (pitches >= low) & (pitches <= high)
         mask[:, 0] = True
     return mask
-
-
-def log_softmax(logits):
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def next_token_probs(logits: np.ndarray, controls: Controls, allowed: np.ndarray) -> np.ndarray:
