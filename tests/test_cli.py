@@ -3,12 +3,12 @@
 import subprocess
 import sys
 
+import numpy as np
 from click.testing import CliRunner
 
 from chorale import __version__
 from chorale.cli import cli
 from chorale.io.csvfile import write_csv
-from tests.test_data import GRID
 
 
 def run(*args):
@@ -40,6 +40,9 @@ def test_help_does_not_import_heavy_modules():
 def test_python_dash_m_runs_the_cli():
     out = subprocess.run([sys.executable, "-m", "chorale", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and __version__ in out.stdout
+
+
+GRID = np.array([[74, 70, 65, 58], [74, 70, 65, 58], [75, 0, 67, 55], [0, 0, 0, 0]])
 
 
 def test_data_info_on_a_small_dataset(tmp_path):

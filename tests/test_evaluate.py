@@ -1,6 +1,5 @@
 """`chorale evaluate`: numbers on a hand-computable case, and bad inputs."""
 
-import json
 import math
 
 import numpy as np
@@ -12,29 +11,15 @@ from click.testing import CliRunner  # noqa: E402
 
 from chorale.cli import cli  # noqa: E402
 from chorale.io.csvfile import write_csv  # noqa: E402
-from chorale.encoding import Vocabulary  # noqa: E402
 from chorale.model.evaluate import evaluate  # noqa: E402
-from chorale.model.networks import build_chorale_model  # noqa: E402
 
-P = np.array([0.1, 0.2, 0.3, 0.4])  # the model's constant next-token distribution
-CHORD = [62, 61, 60, 0]  # tokens 3, 2, 1, 0 in Vocabulary(60, 62)
-
-
-def constant_model(folder, **options):
-    """A run folder whose model's logits ignore every input: log P everywhere."""
-    vocab = Vocabulary(60, 62)
-    model = build_chorale_model("wavenet", vocab, filters=4, dilations=(1,), embed_dim=4, **options)
-    dense = model.get_layer("logits")
-    dense.set_weights([np.zeros_like(dense.get_weights()[0]), np.log(P)])
-    model.save(folder / "model.keras")
-    (folder / "card.json").write_text(json.dumps({"architecture": "wavenet", "vocabulary": vocab.to_dict(),
-                                                        "voice_ranges": [[60, 62]] * 4}))
-    return folder
+P = np.array([0.1, 0.2, 0.3, 0.4])  # constant_run's next-token distribution (tests/conftest.py)
+CHORD = [62, 61, 60, 0]  # tokens 3, 2, 1, 0 in its Vocabulary(60, 62)
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return constant_model(tmp_path_factory.mktemp("model"))
+def model_dir(tmp_path_factory, constant_run):
+    return constant_run(tmp_path_factory.mktemp("model"))
 
 
 @pytest.fixture(scope="module")

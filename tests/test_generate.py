@@ -14,11 +14,10 @@ from chorale.encoding import Vocabulary, voice_ranges
 from chorale.io.scores import read_grid
 from chorale.model.run import load_sampler
 from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
-from tests.test_sample import randomized
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
+def model_dir(tmp_path_factory, randomized):
     """A model folder as `chorale train` leaves it: model.keras and card.json."""
     folder = tmp_path_factory.mktemp("model")
     model = randomized("wavenet")

@@ -10,15 +10,15 @@ keras = pytest.importorskip("keras")
 
 from chorale import ChoraleError  # noqa: E402
 from chorale.io.csvfile import write_csv  # noqa: E402
-from chorale.encoding import N_VOICES, UNSAMPLED  # noqa: E402
+from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary  # noqa: E402
 from chorale.model.evaluate import evaluate, regions_unknown, soprano_known  # noqa: E402
 from chorale.model.masks import KINDS, known_ids, random_known  # noqa: E402
 from chorale.model.plan import SIZES  # noqa: E402
 from chorale.model.train import batches  # noqa: E402
 from chorale.sampling.sample import sample  # noqa: E402
 from chorale.sampling.stepper import Sampler  # noqa: E402
-from tests.test_evaluate import CHORD, constant_model as constant_run  # noqa: E402
-from tests.test_sample import VOCAB, randomized  # noqa: E402
+
+VOCAB = Vocabulary(36, 81)  # the randomized models' vocabulary (tests/conftest.py)
 
 STEPS = 33
 
@@ -47,7 +47,7 @@ def test_training_draws_every_kind_of_mask():
     assert (regions.any(axis=(1, 2))).all() and (~regions).any(axis=(1, 2)).all()
 
 
-def test_batches_give_known_values_only_where_known_and_weigh_the_unknown():
+def test_batches_give_known_values_only_where_known_and_weigh_the_unknown(randomized):
     x = np.random.default_rng(1).integers(1, VOCAB.size, (32, STEPS * N_VOICES))
     for inputs, targets, weights in batches(x, 8, 3, 0, 1, 4, look_ahead=True):
         known = inputs["known"] > 0
@@ -57,7 +57,7 @@ def test_batches_give_known_values_only_where_known_and_weigh_the_unknown():
         np.testing.assert_array_equal(known[:, 1:], weights[:, :-1] == 0)
 
 
-def look_ahead_model(seed=0):
+def look_ahead_model(randomized, seed=0):
     model = randomized("wavenet", seed, plan=True, look_ahead=dict(filters=8, dilations=(1, 2, 4)))
     rng = np.random.default_rng(seed)
     for v in model.weights:  # the encoder's output starts small: make it matter
@@ -66,8 +66,8 @@ def look_ahead_model(seed=0):
     return model
 
 
-def test_the_stepper_with_the_encoder_equals_the_full_model():
-    model = look_ahead_model()
+def test_the_stepper_with_the_encoder_equals_the_full_model(randomized):
+    model = look_ahead_model(randomized)
     rng = np.random.default_rng(2)
     tokens = rng.integers(0, VOCAB.size, (2, 160)).astype("int32")
     rows = np.stack([rng.integers(0, n, (2, 160)) for n in SIZES], axis=-1).astype("int32")
@@ -78,8 +78,8 @@ def test_the_stepper_with_the_encoder_equals_the_full_model():
     assert np.abs(full - stepped).max() <= 1e-4
 
 
-def test_unknown_notes_never_leak_and_known_ones_ahead_are_seen():
-    model = look_ahead_model(1)
+def test_unknown_notes_never_leak_and_known_ones_ahead_are_seen(randomized):
+    model = look_ahead_model(randomized, 1)
     rng = np.random.default_rng(3)
     tokens = rng.integers(1, VOCAB.size, (1, 128)).astype("int32")
     known = np.zeros((1, 128), bool)
@@ -97,8 +97,8 @@ def test_unknown_notes_never_leak_and_known_ones_ahead_are_seen():
     assert np.abs(logits(ahead)[:, :79] - before[:, :79]).max() > 1e-4  # is seen from before it
 
 
-def test_sampling_reads_every_given_note_before_the_first():
-    sampler = Sampler.from_model(look_ahead_model(2))
+def test_sampling_reads_every_given_note_before_the_first(randomized):
+    sampler = Sampler.from_model(look_ahead_model(randomized, 2))
     forced = np.full((1, 64), UNSAMPLED)
     forced[0, 0] = 30
     forced[0, 40::4] = 25  # a melody from step 10 on (the encoder sees 7 tokens either way)
@@ -109,15 +109,16 @@ def test_sampling_reads_every_given_note_before_the_first():
     assert a[0, 44] == 25 and b[0, 44] == 20 and (a[0, 48::4] == 25).all()
 
 
-def test_a_model_with_look_ahead_needs_the_known_cells():
+def test_a_model_with_look_ahead_needs_the_known_cells(randomized):
     with pytest.raises(ChoraleError, match="known cells"):
-        Sampler.from_model(look_ahead_model()).stepper(1)
+        Sampler.from_model(look_ahead_model(randomized)).stepper(1)
 
 
-# ------------------------------------------------------------------ the evaluate protocols, by hand (P, CHORD:
-# tokens 3, 2, 1, 0 every step, under a constant distribution P over the 4 tokens)
+# ------------------------------------------------------------------ the evaluate protocols, by hand (CHORD:
+# tokens 3, 2, 1, 0 every step, under constant_run's distribution P = 0.1, 0.2, 0.3, 0.4 over the 4 tokens)
+CHORD = [62, 61, 60, 0]
 @pytest.fixture(scope="module")
-def constant_model(tmp_path_factory):
+def constant_model(tmp_path_factory, constant_run):
     """A look-ahead model whose logits ignore every input (log P), and a dataset."""
     folder = constant_run(tmp_path_factory.mktemp("model"), look_ahead=True)
     data = tmp_path_factory.mktemp("data")
@@ -149,10 +150,10 @@ def test_protocols_by_hand(constant_model):
     assert i["look_ahead"]["nll"] == pytest.approx((31 * soprano + 32 * (alto + tenor + bass)) / 127)
 
 
-def test_protocols_equal_the_stepper_on_a_random_model(tmp_path):
+def test_protocols_equal_the_stepper_on_a_random_model(tmp_path, randomized):
     from chorale.model.evaluate import look_ahead_protocols
 
-    model = look_ahead_model(4)
+    model = look_ahead_model(randomized, 4)
     rng = np.random.default_rng(5)
     tokens = [rng.integers(0, VOCAB.size, 36 * 4), rng.integers(0, VOCAB.size, 70 * 4)]
     r = look_ahead_protocols(model, tokens)["infill"]

@@ -15,9 +15,8 @@ from chorale.model.plan import (COLUMNS, FINAL_HOLD, HIDE, HIDE_ALL, SIZES, Plan
 from chorale.model.train import TRANSPOSE, batches, chorale_plans, windows  # noqa: E402
 from chorale.sampling.sample import Controls, generate, plan_inputs, sample  # noqa: E402
 from chorale.sampling.stepper import Sampler  # noqa: E402
-from tests.test_sample import randomized  # noqa: E402
 
-VOCAB = Vocabulary(36, 81)
+VOCAB = Vocabulary(36, 81)  # the randomized models' vocabulary (tests/conftest.py)
 
 
 def test_plan_rows_say_key_fermata_distance_and_end():
@@ -39,7 +38,7 @@ def test_bad_plans_are_refused(bad):
         Plan(**bad)
 
 
-def test_training_windows_and_the_sampler_get_the_same_plan_rows():
+def test_training_windows_and_the_sampler_get_the_same_plan_rows(randomized):
     chorale = load()["train"][0]
     assert chorale.key and chorale.fermatas  # the bundled data has both
     cut = windows(chorale_plans([chorale]))
@@ -85,7 +84,7 @@ def test_hiding_drops_whole_columns_of_whole_windows():
     assert abs((hidden[:, 0, 0] == 0).mean() - (HIDE_ALL + (1 - HIDE_ALL) * HIDE)) < 0.03
 
 
-def test_stepper_with_a_plan_equals_the_full_model():
+def test_stepper_with_a_plan_equals_the_full_model(randomized):
     model = randomized("wavenet", plan=True)
     rng = np.random.default_rng(1)
     tokens = rng.integers(0, VOCAB.size, size=(2, 200)).astype("int32")
@@ -101,7 +100,7 @@ def test_stepper_with_a_plan_equals_the_full_model():
     assert np.abs(unknown - stepped).max() <= 1e-4
 
 
-def test_a_plan_for_a_model_without_one_is_an_error():
+def test_a_plan_for_a_model_without_one_is_an_error(randomized):
     forced = np.full((1, 64), UNSAMPLED)
     forced[0, :4] = VOCAB.encode(np.array([[72, 67, 64, 48]]))
     with pytest.raises(ChoraleError, match="trained without a plan"):
@@ -109,7 +108,7 @@ def test_a_plan_for_a_model_without_one_is_an_error():
     sample(randomized("wavenet"), VOCAB, forced, [0], plans=[None])  # nothing known: fine
 
 
-def test_a_final_fermata_holds_the_final_chord():
+def test_a_final_fermata_holds_the_final_chord(randomized):
     steps = 48
     assert ending(Plan(fermatas=(20, steps - 1)), steps) == (Plan(fermatas=(20, steps - FINAL_HOLD)),
                                                            steps - FINAL_HOLD + 1)
@@ -125,7 +124,7 @@ def test_a_final_fermata_holds_the_final_chord():
         generate(sampler, VOCAB, [primer], steps, [1], Controls(), [Plan(length=40)])
 
 
-def test_plan_weight_interpolates_between_no_plan_and_the_plan():
+def test_plan_weight_interpolates_between_no_plan_and_the_plan(randomized):
     """Weight 1 is the model with its plan, weight 0 the model without one (the same draws;
     keyless plans, since a key also shapes the cadences whatever the weight)."""
     sampler = Sampler.from_model(randomized("wavenet", plan=True, seed=4))

@@ -1,43 +1,18 @@
 """The incremental sampler: exact against the full model, and the sampling controls."""
 
-import keras
 import numpy as np
 import pytest
 
 from chorale import ChoraleError, music
 from chorale.encoding import Vocabulary
-from chorale.model.networks import build_chorale_model
 from chorale.model.outputs import log_softmax
 from chorale.sampling.sample import Controls, allowed_tokens, next_token_probs, sample
 from chorale.sampling.stepper import Sampler
 from chorale.registry import BACKBONES
 
-VOCAB = Vocabulary(36, 81)
-SMALL = {
-    "wavenet": dict(filters=8, dilations=(1, 2, 4, 8, 16)),
-    "conv-gru": dict(filters=8, units=8),
-    "gru": dict(units=8),
-    "lstm": dict(units=8),
-    "reference": {},
-}
-
-
-def randomized(arch, seed=0, **options):
-    """A small model with Keras's initial weights, plus random biases, plan embeddings
-    (zeros at first) and batch-norm statistics, so that every weight the stepper reads matters."""
-    keras.utils.set_random_seed(seed)
-    model = build_chorale_model(arch, VOCAB, **{**SMALL[arch], **options})
-    rng = np.random.default_rng(seed)
-    for v in model.weights:
-        if "variance" in v.path:
-            v.assign(rng.uniform(0.5, 1.5, v.shape).astype("float32"))
-        elif any(k in v.path for k in ("bias", "beta", "moving_mean", "/plan")):
-            v.assign(rng.normal(0, 0.2, v.shape).astype("float32"))
-    return model
-
-
+VOCAB = Vocabulary(36, 81)  # the randomized models' vocabulary (tests/conftest.py)
 @pytest.mark.parametrize("arch", BACKBONES)
-def test_incremental_step_equals_full_model(arch):
+def test_incremental_step_equals_full_model(arch, randomized):
     model = randomized(arch)
     tokens = np.random.default_rng(1).integers(0, VOCAB.size, size=(2, 256)).astype("int32")
     full = np.asarray(model.predict(tokens, verbose=0))
@@ -46,7 +21,7 @@ def test_incremental_step_equals_full_model(arch):
     assert np.abs(full - stepped).max() <= 1e-4
 
 
-def test_gated_wavenet_is_exact_too():
+def test_gated_wavenet_is_exact_too(randomized):
     model = randomized("wavenet", gated=True)
     tokens = np.random.default_rng(2).integers(0, VOCAB.size, size=(1, 64)).astype("int32")
     stepper = Sampler.from_model(model).stepper()
@@ -54,7 +29,7 @@ def test_gated_wavenet_is_exact_too():
     assert np.abs(np.asarray(model.predict(tokens, verbose=0)) - stepped).max() <= 1e-4
 
 
-def test_batch_equals_one_by_one_and_seed_is_deterministic():
+def test_batch_equals_one_by_one_and_seed_is_deterministic(randomized):
     model = randomized("gru")
     forced = np.full((3, 40), -1)
     forced[:, :4] = VOCAB.encode(np.array([[72, 67, 64, 48]]))
@@ -68,7 +43,7 @@ def test_batch_equals_one_by_one_and_seed_is_deterministic():
     np.testing.assert_array_equal(batch, again)
 
 
-def test_forced_tokens_are_kept_and_range_guard_holds():
+def test_forced_tokens_are_kept_and_range_guard_holds(randomized):
     model = randomized("wavenet")
     ranges = np.array([[60, 79], [55, 74], [48, 69], [36, 62]])
     forced = np.full((4, 400), -1)
@@ -197,7 +172,7 @@ def test_guard_never_forces_a_rest():
     np.testing.assert_array_equal(VOCAB.decode(tokens[0]), PLANTED[:2])
 
 
-def test_guard_changes_nothing_before_the_first_parallel_and_leaves_none():
+def test_guard_changes_nothing_before_the_first_parallel_and_leaves_none(randomized):
     model = randomized("wavenet", seed=3)
     ranges = np.array([[60, 79], [55, 74], [48, 69], [36, 62]])
     forced = np.full((4, 800), -1)
