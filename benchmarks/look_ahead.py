@@ -42,14 +42,14 @@ def harmonize_all(model, chorales, candidates: int) -> dict:
     """The harmonize rows for `model` over the sopranos of `chorales`."""
     same_bass, kept, faults, chords = [], [], {}, 0
     for i, c in enumerate(chorales):
-        melody = np.zeros_like(c.notes)
-        melody[:, 0] = c.notes[:, 0]
+        melody = np.zeros_like(c.grid)
+        melody[:, 0] = c.grid[:, 0]
         satb = model.harmonize(chorale.Chorale(melody, fermatas=c.fermatas or ()), candidates=candidates, seed=i)
-        line = c.notes[:, 0][np.flatnonzero(c.notes[:, 0])[0]:]
+        line = c.grid[:, 0][np.flatnonzero(c.grid[:, 0])[0]:]
         line = line[: np.flatnonzero(line)[-1] + 1]
         shift = satb.details["shift"]
         kept.append(np.array_equal(satb.grid[:, 0], np.where(line > 0, line + shift, 0)))
-        bach_bass, our_bass = c.notes[:, 3][c.notes[:, 3] > 0], satb.grid[:, 3][satb.grid[:, 3] > 0]
+        bach_bass, our_bass = c.grid[:, 3][c.grid[:, 3] > 0], satb.grid[:, 3][satb.grid[:, 3] > 0]
         same_bass.append(our_bass.size > 0 and our_bass[-1] % 12 == bach_bass[-1] % 12)
         for kind, n in voice_leading_faults(satb.grid).items():
             faults[kind] = faults.get(kind, 0) + n
@@ -62,7 +62,7 @@ def harmonize_all(model, chorales, candidates: int) -> dict:
 def timings(model, chorales, candidates: int) -> dict:
     """Seconds (best of 3) to harmonize a 16-bar soprano and to regenerate 2 bars of a
     16-bar chorale, and whether regenerate kept every other CSV line."""
-    piece = next(c for c in chorales if len(c.notes) >= BARS * STEPS_PER_BAR)
+    piece = next(c for c in chorales if len(c.grid) >= BARS * STEPS_PER_BAR)
     grid = piece.notes[: BARS * STEPS_PER_BAR]
     melody = np.zeros_like(grid)
     melody[:, 0] = grid[:, 0]

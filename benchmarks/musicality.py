@@ -80,12 +80,12 @@ def harmonizations(model_dir, chorales, candidates: int, temperature: float, voi
     model = chorale.load_model(model_dir)
     grids = []
     for i, c in enumerate(chorales):
-        melody = np.zeros_like(c.notes)
-        melody[:, 0] = c.notes[:, 0]
+        melody = np.zeros_like(c.grid)
+        melody[:, 0] = c.grid[:, 0]
         satb = model.harmonize(chorale.Chorale(melody, fermatas=c.fermatas or ()), candidates=candidates, seed=i,
                                temperature=temperature, voice_leading=voice_leading).grid
-        grid = np.zeros_like(c.notes)
-        first = int(np.flatnonzero(c.notes[:, 0])[0])
+        grid = np.zeros_like(c.grid)
+        first = int(np.flatnonzero(c.grid[:, 0])[0])
         grid[first:first + len(satb)] = satb
         grids.append(grid)
     return grids
@@ -98,12 +98,12 @@ def last_bass(grid) -> int:
 
 def bach_score(chorales, reference):
     """Real chorales scored with their fermatas from the manifest, each in the key its notes fit."""
-    return music.measure([c.notes for c in chorales], reference, fermatas=[c.fermatas for c in chorales])
+    return music.measure([c.grid for c in chorales], reference, fermatas=[c.fermatas for c in chorales])
 
 
 def melody_form(grids, melodies) -> dict:
     """A harmonization keeps its melody's fermatas (unless the melody was transposed)."""
-    kept = [np.array_equal(g[:, 0], c.notes[:, 0]) for g, c in zip(grids, melodies)]
+    kept = [np.array_equal(g[:, 0], c.grid[:, 0]) for g, c in zip(grids, melodies)]
     return {"fermatas": [c.fermatas if k else None for c, k in zip(melodies, kept)]}
 
 
@@ -138,7 +138,7 @@ def main():
 
     dataset = load()
     test = dataset["test"]
-    reference = music.Reference.of(dataset.notes("test"), ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
+    reference = music.Reference.of(dataset.grids("test"), ranges_from=[n for s in dataset.splits for n in dataset.grids(s)])
     models = {"default": args.default, "reference": args.reference}
     runs = {"default": (args.default, True), UNGUARDED: (args.default, False)}  # (folder, voice-leading guard)
     if args.reference:
@@ -156,9 +156,9 @@ def main():
         grids = harmonizations(folder, melodies, args.candidates, args.temperature, guard)
         seconds[f"{name} harm"] = time.perf_counter() - start
         columns[f"{name} harm"] = music.measure(grids, reference, **melody_form(grids, melodies))
-        agreement[f"{name} harm"] = float(np.mean([music.agreement(g, c.notes, given=0)
+        agreement[f"{name} harm"] = float(np.mean([music.agreement(g, c.grid, given=0)
                                                              for g, c in zip(grids, melodies)]))
-        final_bass[f"{name} harm"] = float(np.mean([last_bass(g) == last_bass(c.notes)
+        final_bass[f"{name} harm"] = float(np.mean([last_bass(g) == last_bass(c.grid)
                                                     for g, c in zip(grids, melodies)]))
 
     aggregate = {title: scored["aggregate"] for title, scored in columns.items()}

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from chorale import ChoraleError
-from chorale.data.loader import Chorale, load, with_manifest
+from chorale.piece import Chorale
+from chorale.data.loader import load, with_manifest
 from chorale.io.files import kind
 from chorale.io.scores import read_grid
 from chorale.music import Reference, measure
@@ -33,7 +34,8 @@ def read_groups(paths) -> dict:
             manifests[title] = path / "manifest.csv"
         else:
             groups.setdefault("files", []).append(path)
-    return {title: with_manifest([Chorale(str(p), read_grid(p)) for p in files], manifests.get(title))
+    return {title: with_manifest([Chorale(read_grid(p), title=p.stem, source=str(p)) for p in files],
+                                 manifests.get(title))
             for title, files in groups.items()}
 
 
@@ -41,10 +43,10 @@ def evaluate_files(paths, data=None, split: str = "test") -> dict:
     """Score chorale files (see `read_groups`) next to the real chorales of `split`, which
     also give the histograms to match; voice ranges come from every split."""
     dataset = load(data)
-    real = dataset.notes(split)
-    reference = Reference.of(real, ranges_from=[n for s in dataset.splits for n in dataset.notes(s)])
+    real = dataset.grids(split)
+    reference = Reference.of(real, ranges_from=[n for s in dataset.splits for n in dataset.grids(s)])
     columns = {}
     for title, chorales in {f"Bach ({split})": dataset[split], **read_groups(paths)}.items():
-        columns[title] = measure([c.notes for c in chorales], reference, [c.name for c in chorales],
-                               [c.fermatas for c in chorales], [c.key for c in chorales])
+        columns[title] = measure([c.grid for c in chorales], reference, [c.source for c in chorales],
+                               [c.fermatas or None for c in chorales], [c.key if c.known_key else None for c in chorales])
     return {"data": dataset.source, "split": split, "voice_ranges": reference.ranges.tolist(), "columns": columns}

@@ -29,11 +29,12 @@ class Chorale:
     >>> for chord in piece: ...                      # the steps, (4,) pitches each
     >>> piece.save("song.mid")                       # .mid .csv .wav .png .musicxml .mxl .pdf
 
-    `details` holds how the piece was made (seed, log-likelihood, chosen candidate, ...).
+    `details` holds how the piece was made (seed, log-likelihood, chosen candidate, ...);
+    `source` where it was read from. Datasets hold Chorales too (chorale.data.loader).
     """
 
     def __init__(self, grid, *, title: str = "Chorale", tempo: float = defaults.TEMPO, key: str | None = None,
-                 fermatas=(), details: dict | None = None):
+                 fermatas=(), details: dict | None = None, source: str | None = None):
         from chorale.keys import key_name, parse_key
 
         grid = check_grid(grid)
@@ -44,6 +45,7 @@ class Chorale:
         if any(not 0 <= f < len(grid) for f in self.fermatas):
             raise ChoraleError(f"fermatas {self.fermatas} must be steps of the piece (0..{len(grid) - 1})")
         self.details = dict(details or {})
+        self.source = source  # where it came from: a file, or a dataset's member ("train/chorale_000.csv")
 
     # ------------------------------------------------------------------ what it holds
     @property
@@ -145,4 +147,4 @@ def load(path, *, part: str | int | None = None, title: str | None = None) -> Ch
         melody = read_melody(path, part, single_line=True)
         grid = np.zeros((len(melody), N_VOICES), np.int32)
         grid[:, 0] = melody
-    return Chorale(grid, title=title or read_title(path) or Path(path).stem)
+    return Chorale(grid, title=title or read_title(path) or Path(path).stem, source=str(path))

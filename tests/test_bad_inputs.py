@@ -33,7 +33,7 @@ from chorale.io.files import bundled
 from chorale.io.midi import to_midi
 
 VOCAB = Vocabulary(36, 81)
-BACH = load(bundled("chorales") / "test")["test"][0].notes  # a real chorale, for good inputs
+BACH = load(bundled("chorales") / "test")["test"][0].grid  # a real chorale, for good inputs
 SHARED_DATA = {"train": 2, "valid": 1, "test": 1}  # real chorales from each split
 
 
@@ -58,7 +58,7 @@ def build_shared(root: Path) -> dict[str, str]:
     net = build_chorale_model("wavenet", VOCAB, filters=4, dilations=(1, 2), embed_dim=4)
     net.save(model / "model.keras")
     card = {"architecture": "wavenet", "parameters": net.count_params(), "vocabulary": VOCAB.to_dict(),
-            "voice_ranges": voice_ranges(load(bundled("chorales")).notes("train")).tolist()}
+            "voice_ranges": voice_ranges(load(bundled("chorales")).grids("train")).tolist()}
     (model / "card.json").write_text(json.dumps(card))
     load_sampler(model)  # writes sampler.npz now, so no case sees it appear
     write_csv(shared / "chorale.csv", BACH)
@@ -191,7 +191,7 @@ def resumable_run(checkpoint=copy_of_shared_model, run_json=None, history="epoch
         run = {"arch": "wavenet", "epochs": 2, "batch_size": 4, "learning_rate": 1e-3, "augment": False,
                "seed": 1, "options": {"filters": 4, "dilations": [1, 2], "embed_dim": 4}, "plan": False, "window": 33,
                "schedule": "constant", "data": shared["data"], "data_fingerprint": data.fingerprint(),
-               "vocabulary": VOCAB.to_dict(), "voice_ranges": voice_ranges(data.notes("train")).tolist()}
+               "vocabulary": VOCAB.to_dict(), "voice_ranges": voice_ranges(data.grids("train")).tolist()}
         (folder / "run.json").write_text(run_json if run_json is not None else json.dumps(run))
         (folder / "history.csv").write_text(history)
         checkpoint(folder / "checkpoint.keras", shared)

@@ -166,7 +166,7 @@ def test_build_writes_the_jsb_layout_and_a_manifest(tmp_path):
     header = dataset.manifest.splitlines()[0]
     assert header == "id,split,bwv,title,key,time_signature,steps,source,fermatas"
     first = dataset["valid"][0]  # bwv1.6: its score marks no fermatas
-    assert (first.key, first.fermatas) == ("F major", None)
+    assert (first.key, first.fermatas) == ("F major", ())
     assert [c.fermatas for c in dataset["train"]] == [(28, 60, 92, 124, 164), (28, 60, 92, 124)]
     assert [p.name for p in tmp_path.iterdir()] == ["set"]  # no staging folder left behind
     with pytest.raises(ChoraleError, match=str(out)):

@@ -92,8 +92,8 @@ def test_binary_file_is_refused(tmp_path):
 def test_load_dataset_folder(tmp_path):
     ds = load(make_dataset(tmp_path / "ds"))
     assert {k: len(v) for k, v in ds.splits.items()} == {"train": 3, "valid": 1, "test": 1}
-    assert ds["train"][1].name == "train/chorale_001.csv"
-    np.testing.assert_array_equal(ds["train"][2].notes, shifted(GRID, 2))
+    assert ds["train"][1].source == "train/chorale_001.csv"
+    np.testing.assert_array_equal(ds["train"][2].grid, shifted(GRID, 2))
 
 
 def test_load_split_folder_and_single_csv(tmp_path):
@@ -192,17 +192,19 @@ MANIFEST = "id,split,key,fermatas\nchorale_000,train,D minor,0 2\nchorale_001,tr
 def test_manifest_gives_fermatas_and_keys(tmp_path):
     root = make_dataset(tmp_path / "ds")
     plain = load(root)["train"][0]
-    assert (plain.fermatas, plain.key) == (None, None)  # no manifest: unknown, still loads
+    assert (plain.fermatas, plain.known_key) == ((), False)  # no manifest: unknown, still loads
     (root / "manifest.csv").write_text(MANIFEST)
     train = load(root)["train"]
-    assert [(c.fermatas, c.key) for c in train] == [((0, 2), "D minor"), (None, "Bb major"), (None, None)]
-    assert load(root)["test"][0].fermatas is None  # chorale_000 is listed for train only
+    assert [(c.fermatas, c.known_key and c.key) for c in train] == [((0, 2), "D minor"), ((), "Bb major"),
+                                                                    ((), False)]
+    assert load(root)["test"][0].fermatas == ()  # chorale_000 is listed for train only
 
 
 def test_manifest_in_an_archive_and_a_manifest_without_fermatas(tmp_path):
     root = make_dataset(tmp_path / "ds")
     (root / "manifest.csv").write_text("id,key\nchorale_002,e minor\n")
-    assert [(c.fermatas, c.key) for c in load(root)["train"]] == [(None, None), (None, None), (None, "E minor")]
+    assert [(c.fermatas, c.known_key and c.key) for c in load(root)["train"]] == [((), False), ((), False),
+                                                                                  ((), "E minor")]
     (root / "manifest.csv").write_text(MANIFEST)
     archive = tmp_path / "ds.tgz"
     with tarfile.open(archive, "w:gz") as t:
@@ -234,11 +236,11 @@ def test_bad_manifest_key_and_missing_id_column(tmp_path):
     with pytest.raises(ChoraleError, match="manifest.csv: no 'id' column to say which chorale"):
         load(root)
     (root / "manifest.csv").write_text("name,notes\nchorale_001,my favourite\n")  # not ours to read
-    assert load(root)["train"][1].key is None
+    assert not load(root)["train"][1].known_key
 
 
 def test_bundled_dataset_has_fermatas_and_keys():
     test = load()["test"]
-    assert all(c.key for c in test)
-    known = [c.fermatas for c in test if c.fermatas is not None]
+    assert all(c.known_key for c in test)
+    known = [c.fermatas for c in test if c.fermatas]
     assert len(known) >= len(test) - 2 and 5 < np.mean([len(f) for f in known]) < 8

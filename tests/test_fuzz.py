@@ -265,7 +265,7 @@ def tgz_damage_is_detected(case):
     data[at] = value
     dataset = _refused_cleanly(load, ".tgz", bytes(data))
     if dataset is not None:
-        assert [c.notes.tolist() for c in dataset["train"]] == [g.tolist() for g in grid_list]
+        assert [c.grid.tolist() for c in dataset["train"]] == [g.tolist() for g in grid_list]
 
 
 MUSICXML_SEEDS = ([[60, 55, 52, 48]] * 4 + [[62, 57, 53, 50]] * 4, [[72, 0, 64, 40], [71, 67, 0, 43]] * 3)

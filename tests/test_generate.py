@@ -22,7 +22,7 @@ def model_dir(tmp_path_factory, randomized):
     folder = tmp_path_factory.mktemp("model")
     model = randomized("wavenet")
     model.save(folder / "model.keras")
-    ranges = voice_ranges(load().notes("train")).tolist()
+    ranges = voice_ranges(load().grids("train")).tolist()
     card = {"architecture": "wavenet", "vocabulary": Vocabulary(36, 81).to_dict(), "voice_ranges": ranges}
     (folder / "card.json").write_text(json.dumps(card))
     return folder
@@ -51,7 +51,7 @@ def test_default_primer_is_the_seeds_test_chorale(model_dir, tmp_path):
     grid = read_grid(tmp_path / "x.csv")
     test = load()["test"]
     assert grid.shape == (48, 4)
-    np.testing.assert_array_equal(grid[:32], test[5 % len(test)].notes[:32])
+    np.testing.assert_array_equal(grid[:32], test[5 % len(test)].grid[:32])
 
 
 def test_primer_file_and_range_guard(model_dir, tmp_path):

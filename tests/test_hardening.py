@@ -24,7 +24,7 @@ from chorale.io.files import atomic_write, bundled, final_outputs, run_lock
 from chorale.io.midi import midi_text, write_midi
 from chorale.io.scores import read_grid
 
-BACH = load(bundled("chorales") / "test")["test"][0].notes
+BACH = load(bundled("chorales") / "test")["test"][0].grid
 
 
 def test_an_unexpected_exception_is_one_line_and_a_report(monkeypatch, tmp_path):

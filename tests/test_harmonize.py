@@ -22,7 +22,7 @@ from chorale.music import voice_leading_errors
 from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 
 VOCAB = Vocabulary(36, 81)
-RANGES = voice_ranges(load().notes("train"))
+RANGES = voice_ranges(load().grids("train"))
 
 
 def toy_sampler(seed=0, width=16):
@@ -47,7 +47,7 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bach():
-    return load()["test"][0].notes
+    return load()["test"][0].grid
 
 
 def run(*args):

@@ -7,7 +7,8 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from chorale import ChoraleError  # noqa: E402
-from chorale.data.loader import Chorale, load  # noqa: E402
+from chorale import Chorale  # noqa: E402
+from chorale.data.loader import load  # noqa: E402
 from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary  # noqa: E402
 from chorale.keys import best_key  # noqa: E402
 from chorale.model.plan import (COLUMNS, FINAL_HOLD, HIDE, HIDE_ALL, SIZES, Plan, chorale_plan,  # noqa: E402
@@ -40,10 +41,10 @@ def test_bad_plans_are_refused(bad):
 
 def test_training_windows_and_the_sampler_get_the_same_plan_rows(randomized):
     chorale = load()["train"][0]
-    assert chorale.key and chorale.fermatas  # the bundled data has both
+    assert chorale.known_key and chorale.fermatas  # the bundled data has both
     cut = windows(chorale_plans([chorale]))
     sampler = Sampler.from_model(randomized("wavenet", plan=True))
-    steps = len(chorale.notes)
+    steps = len(chorale.grid)
     rows, held = plan_inputs(sampler, [chorale_plan(chorale)], steps, 1)
     assert held[0] == steps  # the last fermata is not in the final steps: nothing is held
     for i, window in enumerate(cut):
@@ -51,8 +52,8 @@ def test_training_windows_and_the_sampler_get_the_same_plan_rows(randomized):
 
 
 def test_a_chorale_without_a_written_key_gets_the_estimated_one():
-    notes = load()["train"][0].notes
-    plan = chorale_plan(Chorale("x", notes))
+    notes = load()["train"][0].grid
+    plan = chorale_plan(Chorale(notes))
     assert plan.key == best_key(notes)[:2] and plan.fermatas is None and plan.length == len(notes)
 
 

@@ -105,7 +105,7 @@ def test_a_sixteen_bar_chorale_is_engraved_on_one_page(tmp_path):
     _require("mscore3")
     from chorale.data.loader import load
 
-    grid = load()["test"][0].notes[:256]
+    grid = load()["test"][0].grid[:256]
     render_all(grid, sheet=tmp_path / "s.png")
     import matplotlib.image
 

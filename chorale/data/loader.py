@@ -14,7 +14,6 @@ archive is an error, never a partial dataset.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import functools
 import hashlib
 import io
@@ -35,19 +34,11 @@ from chorale.io.csvfile import parse_csv, read_csv, read_text
 from chorale.io.files import bundled, kind, read_input
 from chorale.keys import key_name, parse_key
 from chorale.limits import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, MAX_DATASET_BYTES, MAX_TEXT_BYTES
+from chorale.piece import Chorale
 
 SPLITS = ("train", "valid", "test")
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz", ".zip")
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
-
-
-@dataclass(frozen=True)
-class Chorale:
-    name: str  # where it came from, e.g. "train/chorale_000.csv"
-    notes: np.ndarray  # (steps, 4) MIDI pitches, 0 = rest
-    # From the manifest; None = unknown (e.g. the public JSB release, which has none).
-    fermatas: tuple[int, ...] | None = None  # rows where a chord under a fermata starts, increasing
-    key: str | None = None  # e.g. "D minor", as keys.key_name spells it
 
 
 @dataclass
@@ -62,8 +53,8 @@ class Dataset:
             raise ChoraleError(f"{self.source}: no '{split}' split (it has: {have})")
         return self.splits[split]
 
-    def notes(self, split: str) -> list[np.ndarray]:
-        return [c.notes for c in self[split]]
+    def grids(self, split: str) -> list[np.ndarray]:
+        return [c.grid for c in self[split]]
 
     def fingerprint(self) -> str:
         """A short hash of every split's notes: identifies the data a model was trained on."""
@@ -71,7 +62,7 @@ class Dataset:
         for split in sorted(self.splits):
             for c in self.splits[split]:
                 h.update(split.encode())
-                h.update(np.ascontiguousarray(c.notes, dtype=np.int16).tobytes())
+                h.update(np.ascontiguousarray(c.grid, dtype=np.int16).tobytes())
         return h.hexdigest()[:16]
 
 
@@ -120,7 +111,7 @@ def _load(path: Path, signature: tuple) -> Dataset:
     if path.name.lower().endswith(ARCHIVE_SUFFIXES):
         return _load_archive(path)
     if path.suffix.lower() == ".csv":
-        return Dataset(str(path), {"all": [Chorale(path.name, read_csv(path))]})
+        return Dataset(str(path), {"all": [_entry(path.name, read_csv(path))]})
     raise ChoraleError(f"{path}: expected a dataset folder, a .csv file or a .tgz/.zip archive")
 
 
@@ -128,11 +119,11 @@ def _load_folder(path: Path) -> Dataset:
     budget = _Budget(path, MAX_DATASET_BYTES)
     splits = {s: sorted((path / s).glob("*.csv")) for s in SPLITS if kind(path / s) == "folder"}
     if splits:
-        found = {s: [Chorale(f"{s}/{f.name}", read_csv(f, budget)) for f in files] for s, files in splits.items()}
+        found = {s: [_entry(f"{s}/{f.name}", read_csv(f, budget)) for f in files] for s, files in splits.items()}
     else:  # a single split folder
         files = sorted(f for f in path.glob("*.csv") if f.name != "manifest.csv")
         key = path.name if path.name in SPLITS else "all"
-        found = {key: [Chorale(f.name, read_csv(f, budget)) for f in files]}
+        found = {key: [_entry(f.name, read_csv(f, budget)) for f in files]}
     if not any(found.values()):
         raise ChoraleError(f"{path}: no chorale CSV files found (expected train/, valid/, test/ folders of CSVs)")
     manifest = path / "manifest.csv"
@@ -230,7 +221,7 @@ def _load_archive(path: Path) -> Dataset:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise ChoraleError(f"{path}:{name}: not a text file") from None
-        found.setdefault(split, []).append(Chorale(f"{split}/{parts[-1]}", parse_csv(text, f"{path}:{name}")))
+        found.setdefault(split, []).append(_entry(f"{split}/{parts[-1]}", parse_csv(text, f"{path}:{name}")))
     if not found:
         raise ChoraleError(f"{path}: the archive holds no chorale CSV files")
     return Dataset(str(path), _annotated(found, manifest, f"{path}:manifest.csv"), manifest)
@@ -303,8 +294,13 @@ def with_manifest(chorales: list[Chorale], manifest: Path | None) -> list[Choral
     return _annotated({"all": chorales}, read_text(manifest), str(manifest))["all"]
 
 
+def _entry(source: str, grid: np.ndarray) -> Chorale:
+    """A dataset's chorale before its manifest row: titled by its file name, no key, no fermatas."""
+    return Chorale(grid, title=Path(source).stem, source=source)
+
+
 def _with_row(c: Chorale, split: str, rows: dict, name: str) -> Chorale:
-    chorale_id = Path(c.name).stem
+    chorale_id = Path(c.source).stem
     # A file name may recur in several splits: a row with a split applies to that one only.
     listed = [(line, row) for line, row in rows.get(chorale_id, [])
               if split not in SPLITS or row.get("split", "") in ("", split)]
@@ -318,22 +314,24 @@ def _with_row(c: Chorale, split: str, rows: dict, name: str) -> Chorale:
         key = key_name(*parse_key(row["key"])) if (row.get("key") or "").strip() else None
     except ChoraleError as e:
         raise ChoraleError(f"{where}: {e}") from None
-    return dataclasses.replace(c, fermatas=parse_fermatas(row.get("fermatas") or "", len(c.notes), where), key=key)
+    fermatas = parse_fermatas(row.get("fermatas") or "", len(c.grid), where) or ()
+    return Chorale(c.grid, title=(row.get("title") or "").strip() or c.title, key=key, fermatas=fermatas,
+                   source=c.source)
 
 
 def info(dataset: Dataset) -> dict:
     """Summary numbers for `chorale data info`."""
     out = {"source": dataset.source, "splits": {}}
     for split, chorales in dataset.splits.items():
-        lengths = [len(c.notes) for c in chorales]
+        lengths = [len(c.grid) for c in chorales]
         out["splits"][split] = {"chorales": len(chorales), "steps": int(sum(lengths)),
                                 "min_steps": min(lengths), "max_steps": max(lengths)}
-    stacked = np.concatenate([c.notes for cs in dataset.splits.values() for c in cs])
+    stacked = np.concatenate([c.grid for cs in dataset.splits.values() for c in cs])
     out["pitch_range"] = {}
     for v, voice in enumerate(VOICES):
         sung = stacked[:, v][stacked[:, v] != REST]
         out["pitch_range"][voice] = [int(sung.min()), int(sung.max())] if sung.size else None
-    known = [len(c.fermatas) for cs in dataset.splits.values() for c in cs if c.fermatas is not None]
+    known = [len(c.fermatas) for cs in dataset.splits.values() for c in cs if c.fermatas]
     if known:
         out["fermatas"] = {"known": len(known), "per_chorale": float(np.mean(known))}
     if dataset.manifest:
@@ -349,4 +347,4 @@ def bach_keys(data=None) -> Counter:
     """How many chorales of a dataset (default: the bundled one) are in each key, from its
     manifest: Counter {(tonic, mode): count}; empty without a manifest. What a piece begun
     from nothing draws its key from."""
-    return Counter(parse_key(c.key) for split in load(data).splits.values() for c in split if c.key)
+    return Counter(parse_key(c.key) for split in load(data).splits.values() for c in split if c.known_key)

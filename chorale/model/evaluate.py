@@ -118,7 +118,7 @@ def score_chorales(model, vocab: Vocabulary, chorales, source: str, split: str) 
     """Both protocols on `chorales` (a dataset split), with the plan unknown; a model with a
     plan input is also scored told each chorale's plan ("planned"), one with look-ahead on
     the harmonize and infill protocols. An error names the source and split."""
-    chorales = [c for c in chorales if len(c.notes) > 1]
+    chorales = [c for c in chorales if len(c.grid) > 1]
     if not chorales:
         raise ChoraleError(f"{source}: split '{split}' has no chorale longer than one step")
     tokens = encode_all(vocab, chorales)

@@ -113,12 +113,12 @@ def ending(plan: Plan | None, steps: int) -> tuple[Plan | None, int | None]:
 
 
 def chorale_plan(chorale) -> Plan:
-    """The plan of a real chorale (chorale.data.loader.Chorale): the key its notes fit best
+    """The plan of a real chorale (a dataset's chorale.Chorale): the key its notes fit best
     (keys.best_key, as every form measure judges keys; the manifest's written key differs
     for about one chorale in five, modal tunes under an older key signature, and would teach
     the model that "D minor" may sound in G minor); its fermatas (None when the data has
     none); its length."""
     from chorale.keys import best_key
 
-    best = best_key(chorale.notes)
-    return Plan(best[:2] if best else None, chorale.fermatas, len(chorale.notes))
+    best = best_key(chorale.grid)
+    return Plan(best[:2] if best else None, chorale.fermatas or None, len(chorale.grid))

@@ -53,7 +53,7 @@ def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) 
 def chorale_plans(chorales) -> list[np.ndarray]:
     """Each chorale's plan rows (per token), computed on the whole chorale (its end, its key)
     before it is cut into windows."""
-    return [plans.plan_rows(plans.chorale_plan(c), len(c.notes)) for c in chorales]
+    return [plans.plan_rows(plans.chorale_plan(c), len(c.grid)) for c in chorales]
 
 
 def model_inputs(model, tokens: np.ndarray, rows: np.ndarray | None = None, known: np.ndarray | None = None):
@@ -95,9 +95,9 @@ def encode_all(vocab: Vocabulary, chorales) -> list[np.ndarray]:
     out = []
     for c in chorales:
         try:
-            out.append(vocab.encode(c.notes))
+            out.append(vocab.encode(c.grid))
         except ChoraleError as e:
-            raise ChoraleError(f"{c.name}: {e}") from None
+            raise ChoraleError(f"{c.source}: {e}") from None
     return out
 
 
@@ -230,13 +230,13 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
             seed = int(np.random.SeedSequence().entropy % 2**31)
         run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**BACKBONES[arch].options, **(options or {})},
                    data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
-        vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
+        vocab = Vocabulary.fit(dataset.grids("train") + dataset.grids("valid"))
         run["vocabulary"] = vocab.to_dict()
-        run["voice_ranges"] = voice_ranges(dataset.notes("train")).tolist()
+        run["voice_ranges"] = voice_ranges(dataset.grids("train")).tolist()
         run = json.loads(json.dumps(run))  # tuples become lists, as run.json stores them
     vocab = Vocabulary.from_dict(run["vocabulary"])
 
-    x = windows([vocab.encode(n) for n in dataset.notes("train")], run["window"])
+    x = windows([vocab.encode(n) for n in dataset.grids("train")], run["window"])
     p = windows(chorale_plans(dataset["train"]), run["window"]) if run["plan"] else None
     v = windows(encode_all(vocab, dataset["valid"]), run["window"])
     if not len(x) or not len(v):

@@ -290,7 +290,7 @@ def primer_grid(spec: str | None, seed: int, data=None) -> np.ndarray:
         i = seed % len(chorales) if spec is None else int(index)
         if i >= len(chorales):
             raise ChoraleError(f"no primer '{spec}': the {split} split has chorales 0..{len(chorales) - 1}")
-        return chorales[i].notes[:PRIMER_STEPS]
+        return chorales[i].grid[:PRIMER_STEPS]
     from chorale.io.scores import read_grid
 
     return read_grid(spec)
