@@ -19,7 +19,7 @@ import click
 
 from chorale import ChoraleError, __version__, defaults
 from chorale.cli_types import (BARS, COUNT, DROPOUT, LEARNING_RATE, PLAN_WEIGHT, POSITIVE, PROBABILITY, SEED, STEPS,
-                               TEMPERATURE, TEMPO, Existing, Primer, Voices, default_output)
+                               TEMPERATURE, TEMPO, Bars, Existing, Host, Key, Primer, Voices, default_output)
 from chorale.forecast import MODELS as FORECAST_MODELS
 
 
@@ -454,9 +454,9 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 @click.option("--plan-weight", type=PLAN_WEIGHT, default=defaults.PLAN_WEIGHT, show_default=True,
               help="How closely to follow the plan (key, fermatas, end): 1 is the model as it is, higher "
               "keeps the key more firmly (and samples at twice the cost).")
-@click.option("--key", help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
+@click.option("--key", type=Key(), help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
               "with --primer none, one of Bach's keys drawn by the seed).")
-@click.option("--fermatas", metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
+@click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
               "(default: every second bar). The last chord always ends the piece, held.")
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.GENERATE_OUT,
@@ -659,8 +659,8 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 @seed_option
 @temperature_option
 @voice_leading_option
-@click.option("--key", help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
-@click.option("--fermatas", metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
+@click.option("--key", type=Key(), help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
+@click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
               "e.g. 2,4,6 (default: the fermatas a MusicXML melody marks).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.HARMONIZE_OUT,
               show_default=True, callback=default_output,
@@ -755,7 +755,7 @@ def regenerate_cmd(file, bars, voices, keep, candidates, model_dir, seed, temper
 @cli.command("studio", short_help="A local web page to write, hear, harmonize and regenerate chorales.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", type=Host(), default="127.0.0.1", show_default=True,
               help="Interface to listen on: this computer only unless you name another (e.g. 0.0.0.0).")
 @model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in your web browser.")

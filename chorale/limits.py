@@ -28,9 +28,9 @@ MAX_KEY_CHARS = 40  # a key name such as "B-flat minor": longer text is refused 
 MAX_LIST_CHARS = 20_000  # a list typed as text (fermata bars, voices)
 
 # The values an option may take: the CLI's Click types and the API's checks (chorale.checks) read these.
-TEMPERATURE = (0.01, 100.0)  # below 0.01 logits / T overflow; above 100 it is noise
-PLAN_WEIGHT = (0.0, 10.0)  # guidance toward the plan; past 10 it overrides the model's voice leading
-TEMPO = (10.0, 400.0)  # quarter notes per minute
+TEMPERATURE = (0.01, 100)  # below 0.01 logits / T overflow; above 100 it is noise
+PLAN_WEIGHT = (0, 10)  # guidance toward the plan; past 10 it overrides the model's voice leading
+TEMPO = (10, 400)  # quarter notes per minute
 MAX_TOP_K = 1_000_000
 MAX_TITLE_CHARS = 1_000
 
