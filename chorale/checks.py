@@ -10,6 +10,8 @@ argument. NumPy is imported only by the checks of arrays.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import numbers
 import random
@@ -240,13 +242,31 @@ def _array(name: str, value):
 
 
 # ---------------------------------------------------------------------------- work
-def work(what: str, tokens: int, sequences: int, unit: str = "sequences", *, budget: int = limits.MAX_WORK,
-         limit: str = "MAX_WORK") -> None:
-    """Refuse, before any sampling, a request whose tokens x sequences exceed `budget`,
-    naming the limit and what would fit."""
+_BUDGET = contextvars.ContextVar("work_budget", default=(limits.MAX_WORK, "MAX_WORK", None))
+
+
+@contextlib.contextmanager
+def work_budget(budget: int, limit: str, admit=None):
+    """Inside: `work` refuses past `budget` (named limits.`limit` in its message) and calls
+    admit(work) with each request it lets through, before any sampling (the studio queues
+    its requests there)."""
+    token = _BUDGET.set((budget, limit, admit))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def work(what: str, tokens: int, sequences: int, unit: str = "sequences") -> None:
+    """Refuse, before any sampling, a request whose tokens x sequences exceed the work
+    budget (limits.MAX_WORK, or the one `work_budget` set), naming the limit and what
+    would fit."""
+    budget, limit, admit = _BUDGET.get()
     total = tokens * sequences
     if total > budget:
-        fits = max(0, budget // max(tokens, 1))
+        fits = budget // max(tokens, 1)
         raise BadValue(f"{what}: {tokens:,} tokens x {sequences:,} {unit} is {total:,} tokens of work, more than "
                        f"the limit of {budget:,} per request (limits.{limit}); "
-                       + (f"at this length at most {fits:,} {unit}" if fits else "a shorter piece"))
+                       + (f"at this length at most {fits:,} {unit}" if fits else "write a shorter piece"))
+    if admit is not None:
+        admit(total)

@@ -97,7 +97,7 @@ class Bars(click.ParamType):
         try:
             return ",".join(map(str, checks.bar_numbers("fermatas", str(value))))
         except ChoraleError as e:
-            self.fail(str(e).removeprefix("fermatas: "), param, ctx)
+            self.fail(str(e), param, ctx)
 
 
 class Key(click.ParamType):

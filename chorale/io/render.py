@@ -57,6 +57,7 @@ class Format:
     label: str  # how a written file is announced: "WAV: song.wav"
     help: str
     write: Callable  # (path, grid, style) -> a note for the user, or None
+    media_type: str = "application/octet-stream"  # how a web page receives it (the studio's downloads)
 
 
 def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, program: int | None = None,
@@ -76,7 +77,7 @@ def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, prog
                   defaults.PROGRAM if program is None else program, key, tuple(fermatas))
     grid = check_grid(grid)
     outputs = check_outputs(paths, force)
-    _check_lengths(outputs, len(grid), style.tempo)
+    check_lengths(outputs, len(grid), style.tempo)
     done = []
     with final_outputs(force):
         for fmt in FORMATS:
@@ -121,7 +122,7 @@ def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
     return outputs
 
 
-def _check_lengths(outputs: dict, steps: int, tempo: float) -> None:
+def check_lengths(outputs: dict, steps: int, tempo: float) -> None:
     """Refuse, before writing anything, outputs whose size grows with the music beyond reason:
     audio longer than MAX_AUDIO_SECONDS (gigabytes of WAV), notation longer than MAX_SCORE_STEPS."""
     from chorale.encoding import STEPS_PER_BAR, STEPS_PER_QUARTER
@@ -347,13 +348,16 @@ def wav_bytes(grid, *, tempo: float = defaults.TEMPO, sample_rate: int = PREVIEW
 
 
 FORMATS = (
-    Format("midi", (".mid", ".midi"), "MIDI", "Write a Standard MIDI File (.mid).", write_midi),
-    Format("csv", (".csv",), "CSV", "Write the 16th-note grid as a JSB-style CSV.", write_csv),
-    Format("wav", (".wav",), "WAV", "Write audio (FluidSynth if installed, else a built-in synthesizer).", write_wav),
-    Format("png", (".png",), "Piano roll", "Write a piano-roll picture (.png).", write_piano_roll),
+    Format("midi", (".mid", ".midi"), "MIDI", "Write a Standard MIDI File (.mid).", write_midi, "audio/midi"),
+    Format("csv", (".csv",), "CSV", "Write the 16th-note grid as a JSB-style CSV.", write_csv, "text/csv"),
+    Format("wav", (".wav",), "WAV", "Write audio (FluidSynth if installed, else a built-in synthesizer).", write_wav,
+           "audio/wav"),
+    Format("png", (".png",), "Piano roll", "Write a piano-roll picture (.png).", write_piano_roll, "image/png"),
     Format("musicxml", (".musicxml", ".xml", ".mxl"), "MusicXML",
-           "Write MusicXML (.musicxml, .xml or compressed .mxl).", write_musicxml),
-    Format("sheet", (".pdf", ".png"), "Sheet music", "Engrave sheet music with MuseScore (.pdf or .png).", write_sheet),
+           "Write MusicXML (.musicxml, .xml or compressed .mxl).", write_musicxml,
+           "application/vnd.recordare.musicxml+xml"),
+    Format("sheet", (".pdf", ".png"), "Sheet music", "Engrave sheet music with MuseScore (.pdf or .png).", write_sheet,
+           "application/pdf"),
 )
 
 

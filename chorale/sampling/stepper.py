@@ -289,6 +289,8 @@ class Sampler:
     @property
     def looks_ahead(self) -> bool:
         """Whether the model reads the known cells (a look-ahead encoder)."""
+        if not self.layers:
+            return False
         kind, p = self.layers[0]
         return kind == "embedding" and "ahead_cells" in p
 
