@@ -22,7 +22,7 @@ import numpy as np
 
 from chorale import ChoraleError, checks, defaults
 from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES
-from chorale.limits import MAX_BARS, MAX_KEY_CHARS
+from chorale.limits import MAX_BARS, MAX_LIST_CHARS
 from chorale.piece import Chorale, load
 
 __all__ = ["Model", "load_model", "load", "train", "evaluate"]
@@ -96,7 +96,7 @@ class Model:
                             voice_ranges=self.card["voice_ranges"] if checks.flag("range_guard", range_guard) else None,
                             voice_leading=checks.flag("voice_leading", voice_leading),
                             plan_weight=checks.plan_weight(plan_weight))
-        key, title = checks.text("key", key, MAX_KEY_CHARS), checks.text("title", title)
+        key, title = checks.text("key", key, MAX_LIST_CHARS), checks.text("title", title)
         checks.callback("progress", progress)
         primer = checks.primer(primer)
         seeds = [seed + i for i in range(n)]
@@ -168,7 +168,7 @@ class Model:
         candidates = checks.count("candidates", candidates)
         seed = _seed(seed)
         temperature, voice_leading = checks.temperature(temperature), checks.flag("voice_leading", voice_leading)
-        key, title = checks.text("key", key, MAX_KEY_CHARS), checks.text("title", title)
+        key, title = checks.text("key", key, MAX_LIST_CHARS), checks.text("title", title)
         plan = checks.flag("plan", plan)
         checks.callback("progress", progress)
         if part is not None and not isinstance(part, (str, int)) or isinstance(part, bool):

@@ -96,9 +96,11 @@ def host_name(host: str) -> str:
     """The name in a Host header, without its port: 'localhost:8000' -> 'localhost',
     '[::1]:8000' -> '::1'."""
     host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name, port = (host[1:].split("]", 1) if host.startswith("[") and "]" in host
+                  else host.rsplit(":", 1) if host.count(":") == 1 else (host, ""))
+    if port.startswith(":") and host.startswith("["):
+        port = port[1:]
+    return name if not port or (port.isascii() and port.isdigit()) else host
 
 
 # ---------------------------------------------------------------------------- reading

@@ -50,7 +50,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chorale import ChoraleError, __version__, checks, defaults
-from chorale.limits import (STUDIO_MAX_BARS, STUDIO_MAX_BODY, STUDIO_MAX_CANDIDATES, STUDIO_MAX_UPLOAD,
+from chorale.limits import (MAX_LIST_CHARS, STUDIO_MAX_BARS, STUDIO_MAX_BODY, STUDIO_MAX_CANDIDATES, STUDIO_MAX_UPLOAD,
                             STUDIO_MAX_WORK)
 from chorale.studio.handling import (MUSIC_SUFFIXES, UNEXPECTED, Guard, Job, Lanes, answer, header_safe, named,
                                      number, read, save_upload, text, upload_folder, whole)
@@ -212,7 +212,7 @@ class _Studio:
         if checks._is_whole(bars) and bars > STUDIO_MAX_BARS:
             raise ChoraleError(f"bars must be at most {STUDIO_MAX_BARS} in the studio, got {bars}")
         temperature = number(data, "temperature", defaults.TEMPERATURE)
-        options = {name: value for name in ("key", "fermatas") if (value := text(data, name))}  # the API checks them
+        options = {name: value for name in ("key", "fermatas") if (value := text(data, name, MAX_LIST_CHARS))}
         primer = text(data, "primer") or "default"
         with upload_folder() as folder:
             if primer == "upload":
@@ -242,7 +242,7 @@ class _Studio:
         with upload_folder() as folder:
             path, name = save_upload(data, folder, what="melody")
             title = f"{Path(name).stem} (harmonized)"
-            options = {name: value for name in ("key", "fermatas") if (value := text(data, name))}
+            options = {name: value for name in ("key", "fermatas") if (value := text(data, name, MAX_LIST_CHARS))}
             with self._running(job), named(folder, name):
                 piece = self.model.harmonize(str(path), voice=voice, candidates=candidates, seed=seed,
                                              temperature=temperature, title=title, progress=job.progress, **options)
