@@ -282,7 +282,8 @@ class Model:
         nll = -log_likelihoods(self.sampler, tokens[None])[0]
         voices = np.arange(1, len(tokens)) % N_VOICES
         return {"nll": float(nll.mean()), "tokens": int(len(nll)),
-                "per_voice": {name: float(nll[voices == v].mean()) for v, name in enumerate(VOICES)}}
+                "per_voice": {name: float(nll[voices == v].mean()) if (voices == v).any() else float("nan")
+                              for v, name in enumerate(VOICES)}}  # NaN: a piece too short to score that voice
 
 
 def parse_bars(bars, total: int) -> tuple[int, int]:
