@@ -483,3 +483,19 @@ def test_a_wide_bind_warns():
         child.communicate(timeout=30)
     assert first.startswith("chorale studio: http://127.0.0.1:")
     assert warning.startswith("Warning: listening on 0.0.0.0, not only on this computer")
+
+
+def test_a_heavy_job_pauses_while_a_light_one_runs():
+    import threading
+
+    lanes = handling.Lanes()
+    heavy = handling.Job(lanes)
+    heavy.admit(limits.STUDIO_MAX_WORK)
+    lanes.light.acquire()  # a small generate is running
+    done = threading.Event()
+    threading.Thread(target=lambda: (heavy.progress(1, 10), done.set()), daemon=True).start()
+    assert not done.wait(0.3)  # the heavy job waits between tokens
+    lanes.light.release()
+    assert done.wait(5)
+    heavy.release()
+    assert not lanes.heavy.locked()
