@@ -274,8 +274,8 @@ LIMITS = [  # name, make the input (path -> None), file name, command after `cho
      "ones.csv", "forecast csv ones.csv --column y --model naive --uncertainty 0"),
     # the work budget (issue 24): refused before any work, or run within the memory target
     ("generate 1000 x 20,000 steps (refused)", lambda p: None, "-", "generate --count 1000 --length 20000 --out o.mid"),
-    ("harmonize 20,000 steps x 1000 candidates (refused)", lambda p: _csv(p, _random_grid(limits.MAX_STEPS) * [1, 0, 0, 0]),
-     "melody.csv", "harmonize melody.csv --candidates 1000 --out o.mid"),
+    ("harmonize 20,000 steps x 1000 candidates (refused)",
+     lambda p: _csv(p, _random_grid(limits.MAX_STEPS) * [1, 0, 0, 0]), "melody.csv", "harmonize melody.csv --candidates 1000 --out o.mid"),
     ("regenerate 1 bar of 20,000 steps (8 candidates)", lambda p: _csv(p, _random_grid(limits.MAX_STEPS)), "long.csv",
      "regenerate long.csv --bars 600-600 --seed 1 --out o.mid"),
     ("regenerate 1 bar of 20,000 steps x 1000 candidates", lambda p: _csv(p, _random_grid(limits.MAX_STEPS)),
