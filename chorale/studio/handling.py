@@ -282,7 +282,7 @@ _PATH = re.compile(r"(?:(?<=^)|(?<=[\s'\"(=]))(?:[A-Za-z]:)?[\\/](?:[^\s'\"`<>|\
 def one_line(error: Exception) -> str:
     """The error as one line, with every absolute path cut to its last part: no answer says
     where anything lives on the server."""
-    text = " ".join(str(error).split()) or error.__class__.__name__
+    text = " ".join(str(error)[:2000].split()) or error.__class__.__name__  # bounded: the scrub stays quick
     return _PATH.sub(lambda m: m.group(1) or "", text)
 
 
