@@ -32,8 +32,12 @@ def _shown(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, bool) or type(value).__name__ in ("bool", "bool_")  # NumPy's bool too
+
+
 def _is_whole(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+    return isinstance(value, numbers.Integral) and not _is_bool(value)
 
 
 def whole(name: str, value, low: int = 1, high: int = limits.MAX_STEPS) -> int:
@@ -49,7 +53,7 @@ def number(name: str, value, low: float, high: float, *, low_open: bool = False)
     """`value` as a finite float in low..high ((low, high] with `low_open`): NaN, infinity,
     bools and text are refused, and so is a value past either end, however tiny or huge."""
     span = f"{'(' if low_open else ''}{low:g}..{high:g}{']' if low_open else ''}"
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or type(value).__name__ == "bool_":
+    if not isinstance(value, numbers.Real) or _is_bool(value):
         raise BadType(f"{name} must be a number in {span}, got {_shown(value)}")
     number = float(value)
     if not math.isfinite(number) or not (low < number if low_open else low <= number) or not number <= high:
@@ -59,7 +63,7 @@ def number(name: str, value, low: float, high: float, *, low_open: bool = False)
 
 def flag(name: str, value) -> bool:
     """True or False (a NumPy bool too): not 'no', not 0."""
-    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+    if not _is_bool(value):
         raise BadType(f"{name} must be True or False, got {_shown(value)}")
     return bool(value)
 
