@@ -297,8 +297,8 @@ def parse_bars(bars, total: int) -> tuple[int, int]:
         bars = (int(cells[0]), int(cells[1]))
     elif isinstance(bars, (int, np.integer)) and not isinstance(bars, bool):
         bars = (int(bars), int(bars))
-    if not isinstance(bars, (tuple, list)) or len(bars) != 2 or not all(checks._is_whole(b) for b in bars):
-        raise checks.BadValue(f"bars {checks._shown(bars)}: expected (first, last), such as (5, 6)")
+    if not isinstance(bars, (tuple, list)) or len(bars) != 2 or not all(checks.is_whole(b) for b in bars):
+        raise checks.BadValue(f"bars {checks.shown(bars)}: expected (first, last), such as (5, 6)")
     first, last = (int(b) for b in bars)
     if first > last:
         raise ChoraleError(f"bars {first}-{last}: the first bar comes after the last")

@@ -27,25 +27,25 @@ class BadType(ChoraleError, TypeError):
     """An argument of the wrong kind (text for a number, a number for a voice name)."""
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _is_bool(value) -> bool:
+def is_bool(value) -> bool:
     return isinstance(value, bool) or type(value).__name__ in ("bool", "bool_")  # NumPy's bool too
 
 
-def _is_whole(value) -> bool:
-    return isinstance(value, numbers.Integral) and not _is_bool(value)
+def is_whole(value) -> bool:
+    return isinstance(value, numbers.Integral) and not is_bool(value)
 
 
 def whole(name: str, value, low: int = 1, high: int = limits.MAX_STEPS) -> int:
     """`value` as an int in low..high: ints and NumPy integers only (not bools, floats or text)."""
-    if not _is_whole(value):
-        raise BadType(f"{name} must be a whole number in {low}..{high}, got {_shown(value)}")
+    if not is_whole(value):
+        raise BadType(f"{name} must be a whole number in {low}..{high}, got {shown(value)}")
     if not low <= value <= high:
-        raise BadValue(f"{name} must be a whole number in {low}..{high}, got {_shown(value)}")
+        raise BadValue(f"{name} must be a whole number in {low}..{high}, got {shown(value)}")
     return int(value)
 
 
@@ -53,18 +53,18 @@ def number(name: str, value, low: float, high: float, *, low_open: bool = False)
     """`value` as a finite float in low..high ((low, high] with `low_open`): NaN, infinity,
     bools and text are refused, and so is a value past either end, however tiny or huge."""
     span = f"{'(' if low_open else ''}{low:g}..{high:g}{']' if low_open else ''}"
-    if not isinstance(value, numbers.Real) or _is_bool(value):
-        raise BadType(f"{name} must be a number in {span}, got {_shown(value)}")
+    if not isinstance(value, numbers.Real) or is_bool(value):
+        raise BadType(f"{name} must be a number in {span}, got {shown(value)}")
     number = float(value)
     if not math.isfinite(number) or not (low < number if low_open else low <= number) or not number <= high:
-        raise BadValue(f"{name} must be a number in {span}, got {_shown(value)}")
+        raise BadValue(f"{name} must be a number in {span}, got {shown(value)}")
     return number
 
 
 def flag(name: str, value) -> bool:
     """True or False (a NumPy bool too): not 'no', not 0."""
-    if not _is_bool(value):
-        raise BadType(f"{name} must be True or False, got {_shown(value)}")
+    if not is_bool(value):
+        raise BadType(f"{name} must be True or False, got {shown(value)}")
     return bool(value)
 
 
@@ -73,7 +73,7 @@ def text(name: str, value, max_chars: int = limits.MAX_TITLE_CHARS) -> str | Non
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadType(f"{name} must be text, got {_shown(value)}")
+        raise BadType(f"{name} must be text, got {shown(value)}")
     if len(value) > max_chars:
         raise BadValue(f"{name} must be at most {max_chars:,} characters, got {len(value):,}")
     return value
@@ -81,7 +81,7 @@ def text(name: str, value, max_chars: int = limits.MAX_TITLE_CHARS) -> str | Non
 
 def callback(name: str, value):
     if value is not None and not callable(value):
-        raise BadType(f"{name} must be a function or None, got {_shown(value)}")
+        raise BadType(f"{name} must be a function or None, got {shown(value)}")
     return value
 
 
@@ -130,9 +130,9 @@ def voices(names) -> list[str]:
             raise BadValue(f"voices must be at most {limits.MAX_LIST_CHARS:,} characters, got {len(names):,}")
         names = names.split(",")
     elif not isinstance(names, (list, tuple)):
-        raise BadType(f"voices must be names such as 'alto' or 'soprano,bass', got {_shown(names)}")
+        raise BadType(f"voices must be names such as 'alto' or 'soprano,bass', got {shown(names)}")
     if len(names) > limits.MAX_LIST_CHARS or not all(isinstance(n, str) for n in names):
-        raise BadType(f"voices must be names such as 'alto' or 'soprano,bass', got {_shown(names)}")
+        raise BadType(f"voices must be names such as 'alto' or 'soprano,bass', got {shown(names)}")
     names = [n.strip().lower() for n in names if n.strip()]
     unknown = [n for n in names if n not in VOICES]
     if unknown:
@@ -153,13 +153,13 @@ def bar_numbers(name: str, bars) -> list[int]:
                 raise BadValue(f"{name}: '{c[:20]}' is not a bar number (give bars such as 2,4,6,8)")
         bars = [int(c) for c in cells]
     elif not isinstance(bars, (list, tuple)) and type(bars).__name__ != "ndarray":
-        raise BadType(f"{name} must be bar numbers such as [2, 4, 6] or '2,4,6', got {_shown(bars)}")
+        raise BadType(f"{name} must be bar numbers such as [2, 4, 6] or '2,4,6', got {shown(bars)}")
     bars = list(bars)
     if len(bars) > limits.MAX_BARS:
         raise BadValue(f"{name}: {len(bars):,} bars, more than the {limits.MAX_BARS:,} a piece may have")
     for b in bars:
-        if not _is_whole(b):
-            raise BadType(f"{name} must be whole bar numbers, got {_shown(b)}")
+        if not is_whole(b):
+            raise BadType(f"{name} must be whole bar numbers, got {shown(b)}")
     bars = [int(b) for b in bars]
     if any(b >= c for b, c in zip(bars, bars[1:])):
         raise BadValue(f"{name}: bars {', '.join(map(str, bars))} do not increase")
@@ -170,10 +170,10 @@ def steps_list(name: str, steps, length: int) -> tuple[int, ...]:
     """Grid steps (such as a piece's fermatas): whole numbers in 0..length - 1, sorted; text
     is refused (\"12\" is not steps 1 and 2)."""
     if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
-        raise BadType(f"{name} must be a list of steps (whole numbers), got {_shown(steps)}")
+        raise BadType(f"{name} must be a list of steps (whole numbers), got {shown(steps)}")
     steps = list(steps)
-    if len(steps) > length or not all(_is_whole(s) for s in steps):
-        raise BadType(f"{name} must be a list of steps (whole numbers) in 0..{length - 1}, got {_shown(steps)}")
+    if len(steps) > length or not all(is_whole(s) for s in steps):
+        raise BadType(f"{name} must be a list of steps (whole numbers) in 0..{length - 1}, got {shown(steps)}")
     if any(not 0 <= s < length for s in steps):
         raise BadValue(f"{name} {tuple(int(s) for s in steps)} must be steps of the piece (0..{length - 1})")
     return tuple(sorted({int(s) for s in steps}))
@@ -233,7 +233,7 @@ def _array(name: str, value):
     import numpy as np
 
     if isinstance(value, (str, bytes, dict)) or value is None:
-        raise BadType(f"{name} must be an array of pitches, got {_shown(value)}")
+        raise BadType(f"{name} must be an array of pitches, got {shown(value)}")
     try:
         array = np.asarray(value)
     except (ValueError, TypeError, RecursionError):  # ragged rows, nesting past NumPy's 64 dimensions

@@ -50,13 +50,13 @@ def piece_from(data: dict):
     if not isinstance(title, str) or (key is not None and not isinstance(key, str)):
         raise ChoraleError("a piece's title and key are text")
     grid = piece["grid"]
-    if not isinstance(grid, list) or not all(isinstance(row, list) and all(checks._is_whole(p) for p in row)
+    if not isinstance(grid, list) or not all(isinstance(row, list) and all(checks.is_whole(p) for p in row)
                                              for row in grid):
         raise ChoraleError("a piece's grid is a list of rows of whole MIDI pitches")
     if len(grid) > STUDIO_MAX_BARS * STEPS_PER_BAR:
         raise ChoraleError(f"the piece is longer than the studio's {STUDIO_MAX_BARS} bars")
     fermatas = piece.get("fermatas") or []
-    if not isinstance(fermatas, list) or not all(checks._is_whole(f) and 0 <= f < len(grid) for f in fermatas):
+    if not isinstance(fermatas, list) or not all(checks.is_whole(f) and 0 <= f < len(grid) for f in fermatas):
         raise ChoraleError("a piece's fermatas are step numbers inside the piece")
     known = key if piece.get("known_key") is True else None
     return Chorale(checks.grid(grid, "the piece's grid"), title=title[:200], tempo=checks.tempo(tempo), key=known,

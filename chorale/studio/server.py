@@ -209,7 +209,7 @@ class _Studio:
     def generate(self, data: dict, job: Job) -> dict:
         seed = whole(data, "seed")
         bars = whole(data, "bars", defaults.BARS)
-        if checks._is_whole(bars) and bars > STUDIO_MAX_BARS:
+        if checks.is_whole(bars) and bars > STUDIO_MAX_BARS:
             raise ChoraleError(f"bars must be at most {STUDIO_MAX_BARS} in the studio, got {bars}")
         temperature = number(data, "temperature", defaults.TEMPERATURE)
         options = {name: value for name in ("key", "fermatas") if (value := text(data, name, MAX_LIST_CHARS))}
@@ -254,7 +254,7 @@ class _Studio:
         piece = piece_from(data)
         bars = data.get("bars")  # [first, last], a bar number or "5-6": the API checks them
         if isinstance(bars, list):
-            if len(bars) != 2 or not all(checks._is_whole(b) for b in bars):
+            if len(bars) != 2 or not all(checks.is_whole(b) for b in bars):
                 raise ChoraleError(f"bars {json.dumps(bars)[:60]}: expected [first, last], such as [5, 6]")
             bars = tuple(bars)
         elif isinstance(bars, (bool, float, dict)):
@@ -311,7 +311,7 @@ class _Studio:
 
 def _candidates(data: dict):
     candidates = whole(data, "candidates", defaults.CANDIDATES)
-    if checks._is_whole(candidates) and candidates > STUDIO_MAX_CANDIDATES:
+    if checks.is_whole(candidates) and candidates > STUDIO_MAX_CANDIDATES:
         raise ChoraleError(f"candidates must be at most {STUDIO_MAX_CANDIDATES} in the studio, got {candidates}")
     return candidates
 
