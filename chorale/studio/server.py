@@ -220,12 +220,11 @@ class _Studio:
                 primer_value = str(path)
             elif primer == "default":
                 primer_value, name = None, None
-            elif primer == "none" or checks.primer(primer) != primer or ":" in primer:
+            else:  # 'none' or SPLIT:N (checked as the CLI checks it); never a path on the server
                 primer_value, name = checks.primer(primer), None
-                if primer_value != "none" and primer_value.partition(":")[0] not in checks.SPLITS:
+                split, colon, _ = primer_value.partition(":")
+                if primer_value != "none" and not (colon and split in checks.SPLITS):
                     raise ChoraleError(f"unknown primer '{primer[:40]}' (choose default, none, test:N or upload)")
-            else:
-                raise ChoraleError(f"unknown primer '{primer[:40]}' (choose default, none, test:N or upload)")
             with self._running(job), named(folder, name):
                 piece = self.model.generate(seed=seed, bars=bars, temperature=temperature, primer=primer_value,
                                             progress=job.progress, **options)
