@@ -347,7 +347,8 @@ def api_keywords_are_checked(case):
     assert isinstance(result, (Chorale, list, dict))
 
 
-JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False),
+JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
+                                     st.floats(allow_nan=False, allow_infinity=False),  # what JSON can say
                                      st.text(max_size=8), st.sampled_from(TRICKY)),
                            lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                    st.dictionaries(st.text(max_size=4), inner, max_size=3)),
