@@ -451,9 +451,11 @@ def _write(piece, outputs: dict, *, title, tempo, program, force) -> None:
 @click.option("--plan-weight", type=PLAN_WEIGHT, default=defaults.PLAN_WEIGHT, show_default=True,
               help="How closely to follow the plan (key, fermatas, end): 1 is the model as it is, higher "
               "keeps the key more firmly (and samples at twice the cost).")
-@click.option("--key", type=Key(), help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
+@click.option("--key", type=Key(),
+              help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
               "with --primer none, one of Bach's keys drawn by the seed).")
-@click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
+@click.option("--fermatas", type=Bars(), metavar="BARS",
+              help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
               "(default: every second bar). The last chord always ends the piece, held.")
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.GENERATE_OUT,
@@ -657,7 +659,8 @@ def forecast_csv(file, column, time_column, horizon, window, model, season, fill
 @temperature_option
 @voice_leading_option
 @click.option("--key", type=Key(), help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
-@click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
+@click.option("--fermatas", type=Bars(), metavar="BARS",
+              help="Bars of the melody whose last note is held, ending a phrase, "
               "e.g. 2,4,6 (default: the fermatas a MusicXML melody marks).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.HARMONIZE_OUT,
               show_default=True, callback=default_output,
