@@ -162,7 +162,7 @@ def best_of(model, vocab: Vocabulary, tokens: np.ndarray, candidates: int, seed:
     length = len(tokens)
     size = max(1, min(candidates, BATCH_CELLS // max(length, 1)))
     written = np.flatnonzero(tokens == UNSAMPLED) // N_VOICES - lead
-    low, high = (max(0, int(written[0]) - MARGIN), int(written[-1]) + MARGIN + 1) if written.size else (0, 0)
+    low, high = (max(0, int(written[0]) - MARGIN), int(written[-1]) + MARGIN + 1) if written.size else (0, length)
     rest_of_piece = None
     report = _shared(progress, -(-candidates // size), length - 1)
     best, logliks, errors = None, [], []
