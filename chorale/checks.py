@@ -68,13 +68,13 @@ def flag(name: str, value) -> bool:
     return bool(value)
 
 
-def text(name: str, value, max_chars: int = limits.MAX_TITLE_CHARS) -> str | None:
-    """None, or a str of at most `max_chars` characters."""
+def text(name: str, value, max_chars: int | None = limits.MAX_TITLE_CHARS) -> str | None:
+    """None, or a str of at most `max_chars` characters (None: any length)."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise BadType(f"{name} must be text, got {shown(value)}")
-    if len(value) > max_chars:
+    if max_chars is not None and len(value) > max_chars:
         raise BadValue(f"{name} must be at most {max_chars:,} characters, got {len(value):,}")
     return value
 

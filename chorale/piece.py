@@ -39,7 +39,7 @@ class Chorale:
         grid = checks.grid(grid)
         grid.setflags(write=False)  # a value: edit a copy (piece.grid.copy()) and make a new Chorale
         self.grid, self.tempo = grid, checks.tempo(tempo)
-        self.title = "Chorale" if title is None else checks.text("title", title)
+        self.title = "Chorale" if title is None else checks.text("title", title, None)  # a file's may be long
         self._key = None if checks.text("key", key) is None else key_name(*parse_key(key))
         self.fermatas = checks.steps_list("fermatas", fermatas, len(grid))  # steps where a fermata chord starts
         if details is not None and not isinstance(details, dict):
