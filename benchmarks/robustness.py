@@ -8,10 +8,17 @@ run of every fuzz target.
    exit code, one `Error:` line naming the problem, no traceback, never the last-resort
    handler, no file left or changed), with the slowest case's seconds and its peak
    memory (tracemalloc: Python and NumPy allocations).
-2. Runs `chorale` as a separate process on the worst input each size limit allows
+2. Runs each case of the API's and the studio's tables (tests/test_budgets_and_guards.py:
+   bad keyword arguments, work past the budget; multipart and JSON errors, foreign pages,
+   wrong content types) the same way: refused with one line (the studio: a 4xx, no server
+   path), within 10 s, with its peak memory.
+3. Runs `chorale` as a separate process on the worst input each size limit allows
    (chorale.limits): it must finish, processed or refused, within 10 s and 1 GB of
-   resident memory (the process's peak RSS, the interpreter and libraries included).
-3. Runs each hypothesis target of tests/test_fuzz.py for --examples examples.
+   resident memory (the process's peak RSS, the interpreter and libraries included);
+   work that the budget lets through is timed and held to the memory target.
+4. Runs a real studio and times a small generate alone, while a request at the studio's
+   work budget runs, and after that request's client went away (its work cancelled).
+5. Runs each hypothesis target of tests/test_fuzz.py for --examples examples.
 
 Prints tables and writes benchmarks/results/robustness.json.
 """
@@ -37,6 +44,7 @@ from chorale import limits  # noqa: E402
 from chorale.io.files import atomic_write  # noqa: E402
 from tests import test_fuzz  # noqa: E402
 from tests.test_bad_inputs import CASES, build_shared, run_case  # noqa: E402
+from tests.test_budgets_and_guards import API_CASES, HTTP_CASES, check_answer  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "robustness.json"
 TARGET_SECONDS, TARGET_MB = 10, 1024
@@ -72,6 +80,119 @@ def catalogue() -> dict:
             "files_left_behind": sum(len(o.changed) for o in outcomes), "exit_codes": {
                 str(code): sum(o.exit_code == code for o in outcomes) for code in sorted({o.exit_code for o in outcomes})},
             "classes": classes, "problems": problems}
+
+
+# ---------------------------------------------------------------------------- the API and the studio
+def _measured(run) -> tuple[str | None, float, float]:
+    """(a problem or None, seconds, peak MB of Python and NumPy allocations) of run()."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        problem = run()
+    except Exception as e:  # noqa: BLE001  (anything but the expected refusal is a problem to report)
+        problem = f"{type(e).__name__}: {str(e)[:200]}"
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    if problem is None and seconds > TARGET_SECONDS:
+        problem = f"took {seconds:.1f} s"
+    return problem, seconds, peak
+
+
+def api_and_studio() -> dict:
+    """Every case of API_CASES and HTTP_CASES: refused cleanly, with its time and peak memory."""
+    import chorale
+    from starlette.testclient import TestClient
+
+    from chorale import ChoraleError
+    from chorale.studio.server import create_app
+
+    model = chorale.load_model()
+    results = {}
+
+    def api_case(call, words):
+        def run():
+            try:
+                call(model)
+            except ChoraleError as e:
+                text = str(e)
+                return None if words in text and "\n" not in text else f"said {text[:120]!r}"
+            return "accepted"
+        return run
+
+    def http_case(client, path, request, status, words):
+        def run():
+            try:
+                check_answer(client.post(path, **request), status, words)
+            except AssertionError as e:
+                return f"answer: {str(e)[:200]}"
+        return run
+
+    with TestClient(create_app(model=model), raise_server_exceptions=False) as client:
+        for group, cases in (("api", [(n, api_case(c, w)) for n, c, w in API_CASES]),
+                             ("http", [(n, http_case(client, p, r, st, w)) for n, p, r, st, w in HTTP_CASES])):
+            for name, run in cases:
+                problem, seconds, peak = _measured(run)
+                results[f"{group}: {name}"] = {"clean": problem is None, "problem": problem,
+                                               "seconds": round(seconds, 2), "peak_mb": round(peak, 1)}
+    return results
+
+
+def studio_under_load(small_bars: int = 16) -> dict:
+    """Seconds for a small generate on a real studio: alone, while a regeneration at the
+    studio's work budget runs, and after that request's client left (its work cancelled)."""
+    import http.client
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    from chorale.studio.server import serving
+
+    def post(port, path, body, timeout=600):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return response.status
+
+    def small(port):
+        start = time.perf_counter()
+        status = post(port, "/api/generate", {"seed": 1, "bars": small_bars})
+        return round(time.perf_counter() - start, 2), status
+
+    big = {"piece": {"grid": _random_grid(limits.STUDIO_MAX_BARS * 16).tolist()}, "bars": [1, limits.STUDIO_MAX_BARS],
+           "candidates": limits.STUDIO_MAX_CANDIDATES, "seed": 1}
+    result = {}
+    with serving() as (url, _):
+        port = urlsplit(url).port
+        small(port)  # warm
+        result["alone"] = small(port)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        outcome = {}
+
+        def run_big():
+            start = time.perf_counter()
+            try:
+                connection.request("POST", "/api/regenerate", json.dumps(big), {"Content-Type": "application/json"})
+                outcome["status"] = connection.getresponse().status
+            except OSError as e:
+                outcome["status"] = type(e).__name__
+            outcome["seconds"] = round(time.perf_counter() - start, 1)
+
+        worker = threading.Thread(target=run_big)
+        worker.start()
+        time.sleep(2)
+        result["while a request at the work budget runs"] = small(port)
+        connection.sock.shutdown(socket.SHUT_RDWR)  # the client leaves
+        worker.join()
+        time.sleep(0.5)
+        result["after its client left (cancelled)"] = small(port)
+        start = time.perf_counter()  # the heavy lane is free again: a second budget request gets going at once
+        status = post(port, "/api/regenerate", {**big, "candidates": 1})
+        result["a 64-bar, 1-candidate regenerate after the cancel"] = (round(time.perf_counter() - start, 2), status)
+        result["budget request"] = outcome
+    return result
 
 
 # ---------------------------------------------------------------------------- inputs at the limits
@@ -151,6 +272,14 @@ LIMITS = [  # name, make the input (path -> None), file name, command after `cho
      "forecast csv series.csv --column y --model naive --uncertainty 0"),
     ("series CSV at the size limit", lambda p: p.write_text("y\n" + "1\n" * (limits.MAX_TEXT_BYTES // 2 - 2)),
      "ones.csv", "forecast csv ones.csv --column y --model naive --uncertainty 0"),
+    # the work budget (issue 24): refused before any work, or run within the memory target
+    ("generate 1000 x 20,000 steps (refused)", lambda p: None, "-", "generate --count 1000 --length 20000 --out o.mid"),
+    ("harmonize 20,000 steps x 1000 candidates (refused)",
+     lambda p: _csv(p, _random_grid(limits.MAX_STEPS) * [1, 0, 0, 0]), "melody.csv", "harmonize melody.csv --candidates 1000 --out o.mid"),
+    ("regenerate 1 bar of 20,000 steps (8 candidates)", lambda p: _csv(p, _random_grid(limits.MAX_STEPS)), "long.csv",
+     "regenerate long.csv --bars 600-600 --seed 1 --out o.mid"),
+    ("regenerate 1 bar of 20,000 steps x 1000 candidates", lambda p: _csv(p, _random_grid(limits.MAX_STEPS)),
+     "long.csv", "regenerate long.csv --bars 600-600 --candidates 1000 --seed 1 --out o.mid"),
 ]
 
 
@@ -160,7 +289,7 @@ def at_limits() -> dict:
     for name, make, filename, command in LIMITS:
         with tempfile.TemporaryDirectory() as folder:
             make(Path(folder) / filename)
-            size = (Path(folder) / filename).stat().st_size
+            size = (Path(folder) / filename).stat().st_size if filename != "-" else 0
             rss = Path(folder) / "rss.txt"  # GNU time writes the child's peak resident set (KB) here
             start = time.perf_counter()
             done = subprocess.run(["/usr/bin/time", "-o", str(rss), "-f", "%M", sys.executable, "-m", "chorale",
@@ -195,7 +324,9 @@ def main():
     parser.add_argument("--skip-limits", action="store_true", help="Do not run the inputs at the size limits.")
     args = parser.parse_args()
     start = time.perf_counter()
-    result = {"catalogue": catalogue(), "limits": {} if args.skip_limits else at_limits(), "fuzz": fuzz(args.examples)}
+    result = {"catalogue": catalogue(), "api_and_studio": api_and_studio(),
+              "limits": {} if args.skip_limits else at_limits(), "studio_under_load": studio_under_load(),
+              "fuzz": fuzz(args.examples)}
     result["seconds"] = round(time.perf_counter() - start, 1)
     c = result["catalogue"]
     print(f"{'catalogue class':<12} {'cases':>6} {'clean':>6} {'worst s':>8} {'peak MB':>8}  slowest case")
@@ -206,11 +337,26 @@ def main():
           f"{', '.join(f'{k}: {v}' for k, v in c['exit_codes'].items())}")
     for name, found in c["problems"].items():
         print(f"  NOT CLEAN {name}: {'; '.join(found)[:300]}")
+    cases = result["api_and_studio"]
+    for group in ("api", "http"):
+        mine = {k: v for k, v in cases.items() if k.startswith(group)}
+        worst = max(mine, key=lambda k: mine[k]["seconds"])
+        print(f"{group + ' cases':<12} {len(mine):>6} {sum(v['clean'] for v in mine.values()):>6} "
+              f"{mine[worst]['seconds']:>8.2f} {max(v['peak_mb'] for v in mine.values()):>8.1f}  {worst}")
+    for name, r in cases.items():
+        if not r["clean"]:
+            print(f"  NOT CLEAN {name}: {r['problem']}")
     if result["limits"]:
         print(f"\n{'input at a limit':<42} {'MB in':>6} {'exit':>4} {'s':>6} {'RSS MB':>7}  ok  last line")
         for name, r in result["limits"].items():
             print(f"{name:<42} {r['input_bytes'] / 1e6:>6.1f} {r['exit_code']:>4} {r['seconds']:>6.1f} "
                   f"{r['peak_rss_mb']:>7.0f}  {'yes' if r['within_target'] else 'NO '} {r['last_line'][:60]}")
+    print(f"\n{'studio under load: a ' + str(16) + '-bar generate':<52} {'seconds':>8} {'status':>6}")
+    for name, r in result["studio_under_load"].items():
+        if isinstance(r, tuple):
+            print(f"{name:<52} {r[0]:>8.2f} {r[1]:>6}")
+        else:
+            print(f"{name:<52} {r}")
     print(f"\n{'fuzz target':<42} {'examples':>8} {'seconds':>8}  result")
     for name, r in result["fuzz"].items():
         print(f"{name:<42} {r['examples']:>8} {r['seconds']:>8.1f}  {r['failure'] or 'ok'}")

@@ -15,15 +15,14 @@ stepped in NumPy (`chorale.sampling`).
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 
 import numpy as np
 
-from chorale import ChoraleError, defaults
-from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES, check_grid
-from chorale.limits import MAX_BARS, MAX_COUNT, MAX_SEED, MAX_STEPS
+from chorale import ChoraleError, checks, defaults
+from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES
+from chorale.limits import MAX_BARS, MAX_LIST_CHARS
 from chorale.piece import Chorale, load
 
 __all__ = ["Model", "load_model", "load", "train", "evaluate"]
@@ -34,19 +33,7 @@ def load_model(path=None) -> Model:
     return Model(path)
 
 
-def _seed(seed) -> int:
-    if seed is None:
-        return random.randrange(MAX_SEED + 1)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise ChoraleError(f"seed must be a whole number in 0..{MAX_SEED}, got {seed!r}")
-    return int(seed)
-
-
-def _checked(name: str, value, low: int = 1, high: int = MAX_STEPS) -> int:
-    """`value` as an int, checked: the API's counterpart of the CLI's bounded Click types."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ChoraleError(f"{name} must be a whole number in {low}..{high}, got {value!r}")
-    return int(value)
+random_seed = checks.seed  # a seed checked, or drawn when None: the CLI draws its seed here too, to print it
 
 
 class Model:
@@ -99,12 +86,19 @@ class Model:
         from chorale.model.plan import Plan
         from chorale.sampling.sample import PRIMER_STEPS, Controls, generate, primer_grid
 
-        seed = _seed(seed)
-        n = 1 if count is None else _checked("count", count, high=MAX_COUNT)
-        length = _checked("steps", steps) if steps is not None else _checked("bars", bars, high=MAX_BARS) * STEPS_PER_BAR
-        controls = Controls(temperature, top_k, top_p, greedy,
-                            voice_ranges=self.card["voice_ranges"] if range_guard else None,
-                            voice_leading=voice_leading, plan_weight=plan_weight)
+        seed = random_seed(seed)
+        n = 1 if count is None else checks.count("count", count)
+        length = (checks.whole("steps", steps) if steps is not None
+                  else checks.whole("bars", bars, 1, MAX_BARS) * STEPS_PER_BAR)
+        checks.work("generate", length * N_VOICES, n, "chorales")
+        controls = Controls(checks.temperature(temperature), checks.top_k(top_k), checks.top_p(top_p),
+                            checks.flag("greedy", greedy),
+                            voice_ranges=self.card["voice_ranges"] if checks.flag("range_guard", range_guard) else None,
+                            voice_leading=checks.flag("voice_leading", voice_leading),
+                            plan_weight=checks.plan_weight(plan_weight))
+        key, title = checks.text("key", key, MAX_LIST_CHARS), checks.text("title", title)
+        checks.callback("progress", progress)
+        primer = checks.primer(primer)
         seeds = [seed + i for i in range(n)]
         if primer is None:  # ours to shorten: a piece no longer than it is gets half of it
             cut = PRIMER_STEPS if PRIMER_STEPS < length else max(1, length // 2)
@@ -112,10 +106,13 @@ class Model:
         elif isinstance(primer, Chorale):
             openings = [primer.grid] * n
         elif isinstance(primer, (np.ndarray, list)):
-            openings = [check_grid(primer)] * n
-        else:
+            openings = [checks.grid(primer, "primer")] * n
+        elif isinstance(primer, (str, Path)):
             openings = [primer_grid(str(primer), s, data) for s in seeds]
-        planned = self._planned(plan, key, fermatas)
+        else:
+            raise checks.BadType(f"primer must be None, 'none', 'test:N', a file, a Chorale or a (steps, 4) grid, "
+                                 f"got {type(primer).__name__}")
+        planned = self._planned(checks.flag("plan", plan), key, fermatas)
         if planned and key is None and isinstance(primer, Chorale) and primer.known_key:
             key = primer.key  # a planned primer goes on in its plan's key
         keys = [resolve_key(key, grid, s) for grid, s in zip(openings, seeds)]  # else the primer's own key
@@ -162,12 +159,22 @@ class Model:
         from chorale.music import voice_leading_faults
         from chorale.sampling.harmonize import fit_range, harmonize, read_line
 
-        names = list(dict.fromkeys(_voices(voice)))
+        names = list(dict.fromkeys(checks.voices(voice)))
+        if not names:
+            raise checks.BadValue("voice: name at least one voice, such as soprano")
         if len(names) == N_VOICES:
             raise ChoraleError("nothing to write: all four voices are given")
         columns = [VOICES.index(v) for v in names]
-        candidates = _checked("candidates", candidates, high=MAX_COUNT)
-        seed = _seed(seed)
+        candidates = checks.count("candidates", candidates)
+        seed = random_seed(seed)
+        temperature, voice_leading = checks.temperature(temperature), checks.flag("voice_leading", voice_leading)
+        key, title = checks.text("key", key, MAX_LIST_CHARS), checks.text("title", title)
+        plan = checks.flag("plan", plan)
+        checks.callback("progress", progress)
+        if part is not None and not isinstance(part, (str, int)) or isinstance(part, bool):
+            raise checks.BadType(f"part must be a part's name or 0-based number, got {part!r}")
+        if not isinstance(melody, (str, Path, Chorale)):
+            melody = checks.pitches("melody", melody)
         if isinstance(melody, (str, Path)):
             name = Path(melody).stem
             if len(names) == 1:
@@ -179,6 +186,7 @@ class Model:
         else:
             name = getattr(melody, "title", "Melody")
             line, marked = _line_of(melody, names[0]) if len(names) == 1 else _lines_of(melody, names)
+        checks.work("harmonize", len(line) * N_VOICES, candidates, "candidates")
         ranges = np.asarray(self.card["voice_ranges"])[columns]
         line, shift = fit_range(line, ranges[:, 0], ranges[:, 1], names)
         planned = self._planned(plan, key, fermatas)
@@ -215,14 +223,21 @@ class Model:
         from chorale.music import voice_leading_faults
         from chorale.sampling.regenerate import regenerate
 
-        original = piece if isinstance(piece, Chorale) else Chorale(piece)
+        original = piece if isinstance(piece, Chorale) else Chorale(checks.grid(piece, "piece"))
         first, last = parse_bars(bars, original.bars)
-        written = [v for v in _voices(voices) if v not in _voices(keep or ())]
+        written = [v for v in checks.voices(voices) if v not in checks.voices(keep or ())]
         if not written:
             raise ChoraleError(f"nothing to write: every voice in bars {first}-{last} is kept")
         region = np.zeros(original.grid.shape, bool)
         region[(first - 1) * STEPS_PER_BAR: last * STEPS_PER_BAR, [VOICES.index(v) for v in written]] = True
-        candidates, seed = _checked("candidates", candidates, high=MAX_COUNT), _seed(seed)
+        candidates, seed = checks.count("candidates", candidates), random_seed(seed)
+        temperature, voice_leading = checks.temperature(temperature), checks.flag("voice_leading", voice_leading)
+        title = checks.text("title", title)
+        checks.callback("progress", progress)
+        back = self.sampler.receptive_field()[0]  # tokens before the region the sampler reads (None: all)
+        start = (first - 1) * STEPS_PER_BAR * N_VOICES
+        checks.work("regenerate", last * STEPS_PER_BAR * N_VOICES - (0 if back is None else max(0, start - 1 - back)),
+                    candidates, "candidates")
         tokens = region.size + N_VOICES * int(region[0, 0])  # a rest chord leads when the first note is written
         result = regenerate(self.sampler, self.vocab, original.grid, region, self.card["voice_ranges"], candidates,
                             seed, temperature, voice_leading, self._plan_of(original),
@@ -260,14 +275,15 @@ class Model:
         "tokens": how many were scored}. Computed in NumPy, exactly as the model would."""
         from chorale.sampling.sample import log_likelihoods
 
-        grid = piece.grid if isinstance(piece, Chorale) else np.asarray(piece)
+        grid = piece.grid if isinstance(piece, Chorale) else checks.grid(piece, "piece")
         tokens = self.vocab.encode(grid).astype(np.int64)
         if len(tokens) < 2:
             raise ChoraleError("a piece needs at least two notes to be scored")
         nll = -log_likelihoods(self.sampler, tokens[None])[0]
         voices = np.arange(1, len(tokens)) % N_VOICES
         return {"nll": float(nll.mean()), "tokens": int(len(nll)),
-                "per_voice": {name: float(nll[voices == v].mean()) for v, name in enumerate(VOICES)}}
+                "per_voice": {name: float(nll[voices == v].mean()) if (voices == v).any() else float("nan")
+                              for v, name in enumerate(VOICES)}}  # NaN: a piece too short to score that voice
 
 
 def parse_bars(bars, total: int) -> tuple[int, int]:
@@ -275,32 +291,20 @@ def parse_bars(bars, total: int) -> tuple[int, int]:
     against a piece of `total` bars."""
     if isinstance(bars, str):
         first, sep, last = bars.strip().partition("-")
-        try:
-            bars = (int(first), int(last if sep else first))
-        except ValueError:
-            raise ChoraleError(f"bars '{bars}': expected FIRST-LAST, such as 5-6, or one bar number") from None
+        cells = (first.strip(), (last if sep else first).strip())
+        if not all(c.isascii() and c.isdigit() and len(c) <= 9 for c in cells):
+            raise checks.BadValue(f"bars '{bars[:40]}': expected FIRST-LAST, such as 5-6, or one bar number")
+        bars = (int(cells[0]), int(cells[1]))
     elif isinstance(bars, (int, np.integer)) and not isinstance(bars, bool):
         bars = (int(bars), int(bars))
-    try:
-        first, last = (int(b) for b in bars)
-    except (TypeError, ValueError):
-        raise ChoraleError(f"bars {bars!r}: expected (first, last), such as (5, 6)") from None
+    if not isinstance(bars, (tuple, list)) or len(bars) != 2 or not all(checks.is_whole(b) for b in bars):
+        raise checks.BadValue(f"bars {checks.shown(bars)}: expected (first, last), such as (5, 6)")
+    first, last = (int(b) for b in bars)
     if first > last:
         raise ChoraleError(f"bars {first}-{last}: the first bar comes after the last")
     if first < 1 or last > total:
         raise ChoraleError(f"bars {first}-{last} are outside the piece (bars 1-{total})")
     return first, last
-
-
-def _voices(names) -> list[str]:
-    """Voice names, from a list or comma-separated text; None means all four."""
-    if names is None:
-        return list(VOICES)
-    names = [n.strip().lower() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
-    unknown = [n for n in names if n not in VOICES]
-    if unknown:
-        raise ChoraleError(f"unknown voice '{unknown[0]}' (choose from {', '.join(VOICES)})")
-    return names
 
 
 def _reporting(progress, total: int):
@@ -313,7 +317,7 @@ def _lines_of(piece, names: list[str]) -> tuple[np.ndarray, tuple[int, ...]]:
     steps before and after them where nothing is sung; the Chorale's fermatas on them)."""
     from chorale.sampling.harmonize import trimmed
 
-    grid = piece.grid if isinstance(piece, Chorale) else check_grid(piece)
+    grid = piece.grid if isinstance(piece, Chorale) else checks.grid(piece, "melody")
     lines = grid[:, [VOICES.index(v) for v in names]]
     for v, line in zip(names, lines.T):
         if not (line != REST).any():
@@ -352,7 +356,7 @@ def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = 
     if resume and out is None:
         raise ChoraleError("resume needs the run folder to continue (out=...)")
     out = Path(out) if out is not None else Path(defaults.RUNS) / f"{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
-    seed = None if seed is None else _seed(seed)
+    seed = None if seed is None else random_seed(seed)
     check_run_folder(out, resume, force)  # before TensorFlow loads: a wrong folder is said at once
     from chorale.model.train import train as run_training
 
@@ -380,12 +384,6 @@ def evaluate(model=None, *, data=None, split: str = defaults.SPLIT) -> dict:
 # ---------------------------------------------------------------------------- files, datasets, the studio
 # What the CLI's other commands call: each a thin door to the module that does the work, so
 # every command is parse, call, print.
-def random_seed(seed=None) -> int:
-    """`seed` checked (a whole number in 0..MAX_SEED), or a random one when None: what a
-    command prints so that its output can be made again."""
-    return _seed(seed)
-
-
 def write(piece, outputs: dict, *, title: str | None = None, tempo: float = defaults.TEMPO,
           program: int = defaults.PROGRAM, force: bool = False) -> list[str]:
     """Write `piece` (a Chorale, or a chorale file to read) to every output of `outputs`

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from chorale import ChoraleError
+from chorale.checks import bar_numbers
 from chorale.encoding import STEPS_PER_BAR
 from chorale.data.loader import bach_keys
 from chorale.keys import best_key, parse_key
@@ -53,16 +54,5 @@ def fermata_steps(bars, steps: int, phase: int = FERMATA_STEP) -> tuple[int, ...
 
 
 def parse_bars_list(bars) -> list[int]:
-    """Bar numbers from a list or from text such as "2,4,6"; they must increase."""
-    if isinstance(bars, str):
-        cells = [c.strip() for c in bars.replace(" ", ",").split(",") if c.strip()]
-        try:
-            bars = [int(c) for c in cells]
-        except ValueError:
-            bad = next(c for c in cells if not c.lstrip("-").isdigit())
-            raise ChoraleError(f"fermatas: '{bad}' is not a bar number (give bars such as 2,4,6,8)") from None
-    bars = [int(b) for b in bars]
-    if any(b >= c for b, c in zip(bars, bars[1:])):
-        raise ChoraleError(f"fermatas: bars {', '.join(map(str, bars))} do not increase")
-    return bars
-
+    """Bar numbers from a list or from text such as "2,4,6"; they must increase (chorale.checks)."""
+    return bar_numbers("fermatas", bars)

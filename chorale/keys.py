@@ -7,12 +7,12 @@ here so that no score has to be built) correlated with its pitch-class counts. N
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import REST
+from chorale.limits import MAX_KEY_CHARS
 
 MODES = ("major", "minor")
 # Spellings with the fewer accidentals in the key signature (Db major, not C# major; a tie,
@@ -31,23 +31,40 @@ AARDEN_ESSEN = {
 _PROFILES = np.array([np.roll(AARDEN_ESSEN[mode], tonic) for mode in MODES for tonic in range(12)])
 _CENTRED = _PROFILES - _PROFILES.mean(axis=1, keepdims=True)
 
-_KEY = re.compile(r"""\s*(?P<letter>[a-g])
-                      \s*(?P<accidental>\#|♯|b|♭|-|-?\s*sharp|-?\s*flat)?
-                      \s*(?P<mode>m|maj|major|min|minor)?\s*""", re.IGNORECASE | re.VERBOSE)
 FORMS = "a tonic A-G, optionally #/♯/b/♭/sharp/flat, then optionally major/minor (maj/min/m): " \
         "e.g. 'D minor', 'Dm', 'F# major', 'Bb', 'E♭ major', 'B-flat minor'"
+_SHARP, _FLAT = ("#", "♯", "sharp"), ("b", "♭", "flat")
+_MODES = {"": "major", "maj": "major", "major": "major", "m": "minor", "min": "minor", "minor": "minor"}
 
 
 def parse_key(text: str) -> tuple[int, str]:
     """'D minor', 'dm', 'F# major', 'B-flat minor', 'E♭' ... -> (tonic pitch class, mode);
-    no mode means major."""
-    found = _KEY.fullmatch(text or "")
-    if not found:
+    no mode means major. Read left to right in one pass (no regular expression, so no
+    input can make it backtrack), after a length check."""
+    if not isinstance(text, str):
+        raise TypeError(f"key must be text such as 'D minor', got {type(text).__name__}")
+    if len(text) > MAX_KEY_CHARS:
+        raise ChoraleError(f"unknown key '{text[:12]}…' ({len(text):,} characters): a key name has at most "
+                           f"{MAX_KEY_CHARS}, e.g. 'D minor'")
+    rest = text.strip().lower()
+    letter, rest = rest[:1], rest[1:].lstrip()
+    shift = 0
+    if rest.startswith("-"):  # B-flat, B- flat, B- (music21's flat), F-sharp
+        rest, shift = rest[1:].lstrip(), -1
+        if rest.startswith("sharp"):
+            rest, shift = rest[5:], 1
+        elif rest.startswith("flat"):
+            rest = rest[4:]
+    else:
+        for sign, spellings in ((1, _SHARP), (-1, _FLAT)):
+            found = next((a for a in spellings if rest.startswith(a)), None)
+            if found:
+                rest, shift = rest[len(found):], sign
+                break
+    mode = _MODES.get(rest.strip())
+    if letter.upper() not in LETTERS or mode is None:
         raise ChoraleError(f"unknown key '{text}': expected {FORMS}")
-    accidental = (found["accidental"] or "").lower()
-    shift = 1 if accidental.endswith(("#", "♯", "sharp")) else -1 if accidental else 0
-    mode = "minor" if (found["mode"] or "").lower() in ("m", "min", "minor") else "major"
-    return (LETTERS[found["letter"].upper()] + shift) % 12, mode
+    return (LETTERS[letter.upper()] + shift) % 12, mode
 
 
 def key_name(tonic: int, mode: str) -> str:

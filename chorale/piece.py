@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from chorale import ChoraleError, defaults
-from chorale.encoding import N_VOICES, STEPS_PER_BAR, VOICES, check_grid
+from chorale import checks, defaults
+from chorale.encoding import N_VOICES, STEPS_PER_BAR, VOICES
 
 
 class Chorale:
@@ -37,13 +37,14 @@ class Chorale:
                  fermatas=(), details: dict | None = None, source: str | None = None):
         from chorale.keys import key_name, parse_key
 
-        grid = check_grid(grid)
+        grid = checks.grid(grid)
         grid.setflags(write=False)  # a value: edit a copy (piece.grid.copy()) and make a new Chorale
-        self.grid, self.title, self.tempo = grid, str(title), float(tempo)
-        self._key = None if key is None else key_name(*parse_key(key))
-        self.fermatas = tuple(sorted(int(f) for f in fermatas))  # steps where a fermata chord starts
-        if any(not 0 <= f < len(grid) for f in self.fermatas):
-            raise ChoraleError(f"fermatas {self.fermatas} must be steps of the piece (0..{len(grid) - 1})")
+        self.grid, self.tempo = grid, checks.tempo(tempo)
+        self.title = "Chorale" if title is None else checks.text("title", title, None)  # a file's may be long
+        self._key = None if checks.text("key", key) is None else key_name(*parse_key(key))
+        self.fermatas = checks.steps_list("fermatas", fermatas, len(grid))  # steps where a fermata chord starts
+        if details is not None and not isinstance(details, dict):
+            raise checks.BadType(f"details must be a dict, got {type(details).__name__}")
         self.details = dict(details or {})
         self.source = source  # where it came from: a file, or a dataset's member ("train/chorale_000.csv")
 

@@ -137,8 +137,8 @@ def test_the_default_primer_is_shortened_for_a_short_piece(model):
     (dict(seed=1.5), "seed must be"),
     (dict(bars=0), "bars must be"),
     (dict(count=0), "count must be"),
-    (dict(temperature=0), "temperature must be a number > 0"),
-    (dict(temperature=float("nan")), "temperature must be a number > 0"),
+    (dict(temperature=0), "temperature must be a number in 0.01..100"),
+    (dict(temperature=float("nan")), "temperature must be a number in 0.01..100"),
     (dict(bars=10**9), "bars must be"),
     (dict(primer="test:9999"), "no primer"),
 ])

@@ -299,6 +299,101 @@ MUSICXML_EDITS = st.lists(st.tuples(st.integers(0, 10_000), st.sampled_from(["re
 
 
 # name -> (strategy, property, examples in the test suite); the benchmark runs more
+# ---------------------------------------------------------------------------- the API and the studio
+FUZZ_BUDGET = 1024  # tokens of work an accepted fuzz call may do: every call stays a fraction of a second
+ODD_NUMBERS = [0, 1, -1, 2, 1.5, 1e-300, 1e300, math.nan, math.inf, -math.inf, 2**31, 2**64, True, False]
+VALUES = st.one_of(st.none(), st.sampled_from(ODD_NUMBERS), st.integers(-10**6, 10**6),
+                   st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(TRICKY), st.text(max_size=12),
+                   st.lists(st.one_of(st.integers(-5, 100), st.text(max_size=3)), max_size=5),
+                   st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+API_KEYWORDS = {
+    "generate": ["count", "bars", "steps", "primer", "temperature", "top_k", "top_p", "greedy", "range_guard",
+                 "voice_leading", "key", "fermatas", "plan", "plan_weight", "title", "progress"],
+    "harmonize": ["voice", "part", "candidates", "temperature", "voice_leading", "key", "fermatas", "plan", "title"],
+    "regenerate": ["bars", "voices", "keep", "candidates", "temperature", "voice_leading", "title"],
+    "score": [],
+}
+API_CALLS = st.sampled_from(sorted(API_KEYWORDS)).flatmap(lambda name: st.tuples(
+    st.just(name), st.dictionaries(st.sampled_from(API_KEYWORDS[name] or ["x"]), VALUES, max_size=3),
+    st.one_of(grids(min_steps=1, max_steps=20), st.lists(st.one_of(st.integers(-5, 130), st.floats()), max_size=6),
+              VALUES)))
+
+
+@functools.cache
+def _model():
+    import chorale
+
+    return chorale.load_model()
+
+
+def api_keywords_are_checked(case):
+    """Any keyword values: a result, or a ChoraleError (also a ValueError or TypeError for a
+    bad argument); nothing else escapes, and nothing runs past the fuzz budget."""
+    from chorale import checks
+    from chorale.piece import Chorale
+
+    name, kwargs, piece = case
+    model = _model()
+    kwargs = {k: v for k, v in kwargs.items() if name != "score"}
+    with checks.work_budget(FUZZ_BUDGET, "MAX_WORK"):
+        try:
+            if name == "generate":
+                result = model.generate(seed=1, **{"bars": 1, **kwargs})
+            elif name == "harmonize":
+                result = model.harmonize(piece, seed=1, **{"candidates": 1, **kwargs})
+            elif name == "regenerate":
+                result = model.regenerate(piece, seed=1, **{"bars": 1, "candidates": 1, **kwargs})
+            else:
+                result = model.score(piece)
+        except ChoraleError:
+            return
+    assert isinstance(result, (Chorale, list, dict))
+
+
+JSON_VALUES = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
+                                     st.floats(allow_nan=False, allow_infinity=False),  # what JSON can say
+                                     st.text(max_size=8), st.sampled_from(TRICKY)),
+                           lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                   st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+                           max_leaves=12)
+STUDIO_FIELDS = ["seed", "bars", "key", "fermatas", "temperature", "primer", "voices", "candidates", "piece", "voice"]
+STUDIO_BODIES = st.tuples(
+    st.sampled_from(["/api/generate", "/api/regenerate", "/api/audio", "/api/export/csv", "/api/export/midi"]),
+    st.dictionaries(st.sampled_from(STUDIO_FIELDS), JSON_VALUES, max_size=4),
+    st.one_of(st.none(), grids(min_steps=1, max_steps=20).map(lambda g: g.tolist()),
+              st.lists(st.lists(st.integers(-3, 130), max_size=5), max_size=5)),
+    st.dictionaries(st.sampled_from(["tempo", "title", "key", "known_key", "fermatas"]), JSON_VALUES, max_size=3))
+
+
+@functools.cache
+def _studio():
+    from starlette.testclient import TestClient
+
+    from chorale.studio.server import create_app
+
+    client = TestClient(create_app(model=_model()), raise_server_exceptions=False)
+    client.__enter__()
+    return client
+
+
+def studio_json_is_answered(case):
+    """Any JSON body to any JSON endpoint: 200, or a 4xx with one line; never a 500."""
+    from chorale.studio import server
+
+    path, body, grid, piece = case
+    if grid is not None:
+        body = {**body, "piece": {**piece, "grid": grid}}
+    saved, server.STUDIO_MAX_WORK = server.STUDIO_MAX_WORK, FUZZ_BUDGET
+    try:
+        response = _studio().post(path, json=body)
+    finally:
+        server.STUDIO_MAX_WORK = saved
+    assert response.status_code == 200 or 400 <= response.status_code < 500, (response.status_code, response.text)
+    if response.status_code != 200:
+        text = response.json()["error"]
+        assert "\n" not in text and "Traceback" not in text
+
+
 TARGETS = {
     "csv loader: arbitrary bytes": (st.binary(max_size=200), csv_never_crashes, 150),
     "csv loader: near-valid files": (near_valid(csv_bytes), csv_never_crashes, 150),
@@ -324,6 +419,8 @@ TARGETS = {
                                                near_valid(midi_bytes, grids(max_steps=8)).map(lambda b: (".mid", b))),
                                      render_is_whole_or_refused, 40),
     "csv loader: any line ending": (st.tuples(grids(), st.sampled_from(["\n", "\r\n", "\r"])), csv_line_endings, 60),
+    "api: keyword arguments": (API_CALLS, api_keywords_are_checked, 60),
+    "studio: JSON bodies": (STUDIO_BODIES, studio_json_is_answered, 60),
 }
 
 

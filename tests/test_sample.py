@@ -107,7 +107,7 @@ class Scripted(Sampler):
         super().__init__([])
         self.script = script
 
-    def stepper(self, batch=1, known=None):
+    def stepper(self, batch=1, known=None, start=0, stop=None):
         def step(tokens, t, plan=None):
             logits = np.zeros((batch, VOCAB.size), np.float32)
             logits[:, 0] = -30.0

@@ -43,18 +43,10 @@ LAST_RESORT = "a bug in chorale; the full report is in"  # tests assert no catal
 
 
 def _report(what: str, error: Exception) -> str:
-    """Write the traceback of an unexpected error to a file in the temporary folder; its path."""
-    import platform
-    import tempfile
-    import time
-    import traceback
+    """The path of the traceback's report file (chorale.cli.crash.report), or why there is none."""
+    from chorale.cli.crash import report
 
-    fd, path = tempfile.mkstemp(prefix=f"chorale-report-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".txt")
-    with open(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
-        f.write(f"chorale {__version__}, Python {platform.python_version()}, {platform.platform()}\n"
-                f"command: {what}\nargv: {sys.argv!r}\n\n")
-        traceback.print_exception(error, file=f)
-    return path
+    return report(what, error) or "(none: it could not be written either)"
 
 
 class Group(click.Group):
@@ -97,7 +89,12 @@ class Group(click.Group):
             raise
         except OSError as e:
             if e.filename is None:
-                raise self._last_resort(ctx, e)
+                from chorale.cli.crash import os_error_line
+
+                if (line := os_error_line(e)) is None:
+                    raise self._last_resort(ctx, e)
+                click.echo(f"Error: {one_line(line)}", err=True)
+                ctx.exit(1)
             from chorale.api import os_error
 
             click.echo(f"Error: {one_line(str(os_error(e.filename, e)))}", err=True)

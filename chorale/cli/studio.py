@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 
 from chorale.cli.options import model_option
+from chorale.cli.types import Host
 
 
 @click.command("studio", short_help="A local web page to write, hear, harmonize and regenerate chorales.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", type=Host(), default="127.0.0.1", show_default=True,
               help="Interface to listen on: this computer only unless you name another (e.g. 0.0.0.0).")
 @model_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in your web browser.")

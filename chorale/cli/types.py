@@ -34,11 +34,11 @@ COUNT = click.IntRange(1, limits.MAX_COUNT)
 STEPS = click.IntRange(1, limits.MAX_STEPS)
 BARS = click.IntRange(1, limits.MAX_BARS)
 POSITIVE = click.IntRange(1, 1_000_000)  # epochs, batch size, windows, horizons: finite work
-TEMPERATURE = FiniteFloat(0.01, 100)  # below 0.01 logits / T overflow; above 100 it is noise
+TEMPERATURE = FiniteFloat(*limits.TEMPERATURE)  # the ranges chorale.checks holds the API to
 PROBABILITY = FiniteFloat(0, 1, min_open=True)  # top-p
 DROPOUT = FiniteFloat(0, 1, max_open=True)
-TEMPO = FiniteFloat(10, 400)  # quarter notes per minute
-PLAN_WEIGHT = FiniteFloat(0, 10)  # guidance toward the plan; past 10 it overrides the model's voice leading
+TEMPO = FiniteFloat(*limits.TEMPO)
+PLAN_WEIGHT = FiniteFloat(*limits.PLAN_WEIGHT)
 LEARNING_RATE = FiniteFloat(0, 1, min_open=True)  # Nadam diverges long before 1
 
 
@@ -47,18 +47,18 @@ class Primer(click.ParamType):
     else that looks like SPLIT:N is a usage error here, not an 'unknown file type' later."""
 
     name = "primer"
-    SPLITS = ("train", "valid", "test")  # data.loader.SPLITS, without importing NumPy
 
     def convert(self, value, param, ctx):
+        from chorale import ChoraleError, checks
+
         text = str(value).strip()
-        if text.lower() == "none":
-            return "none"
-        match = re.fullmatch(r"([A-Za-z]+):([-+]?\w*)", text)
-        if match and match[1].lower() in self.SPLITS:
-            if not match[2].isdigit():
-                self.fail(f"'{text}': expected {match[1].lower()}:N with N a chorale number 0, 1, 2, ...", param, ctx)
-            return f"{match[1].lower()}:{int(match[2])}"
-        if match and "." not in text:
+        try:
+            spec = checks.primer(text)
+        except ChoraleError as e:
+            self.fail(str(e).removeprefix("primer "), param, ctx)
+        if spec == "none" or (":" in text and text.partition(":")[0].lower() in checks.SPLITS):
+            return spec
+        if re.fullmatch(r"[A-Za-z]{1,20}:[-+]?\w{0,40}", text) and "." not in text:
             self.fail(f"'{text}': expected none, train:N, valid:N, test:N, or a .csv, MIDI or MusicXML file",
                       param, ctx)
         return text
@@ -71,11 +71,11 @@ class Voices(click.ParamType):
     name = "voices"
 
     def convert(self, value, param, ctx):
-        from chorale import ChoraleError
-        from chorale.api import VOICES, _voices
+        from chorale import ChoraleError, checks
+        from chorale.api import VOICES
 
         try:
-            names = list(dict.fromkeys(_voices(str(value))))
+            names = list(dict.fromkeys(checks.voices(str(value))))
         except ChoraleError as e:
             self.fail(f"{e}; e.g. soprano or soprano,bass", param, ctx)
         if not names:
@@ -83,6 +83,50 @@ class Voices(click.ParamType):
         if len(names) == len(VOICES):
             self.fail("all four voices given: nothing to write", param, ctx)
         return ",".join(names)
+
+
+class Bars(click.ParamType):
+    """--fermatas: bar numbers such as 2,4,6 (commas or spaces, increasing); whether they
+    fall inside the piece is the API's to say, once the length is known."""
+
+    name = "bars"
+
+    def convert(self, value, param, ctx):
+        from chorale import ChoraleError, checks
+
+        try:
+            return ",".join(map(str, checks.bar_numbers("fermatas", str(value))))
+        except ChoraleError as e:
+            self.fail(str(e), param, ctx)
+
+
+class Key(click.ParamType):
+    """--key: a key name such as 'D minor', parsed here (a usage error when unknown)."""
+
+    name = "key"
+
+    def convert(self, value, param, ctx):
+        from chorale import ChoraleError, checks
+
+        try:
+            checks.key(str(value))
+        except ChoraleError as e:
+            self.fail(str(e), param, ctx)
+        return str(value).strip()
+
+
+class Host(click.ParamType):
+    """--host: an interface address or name to listen on; blank is refused (it would listen
+    on every interface while saying nothing of it)."""
+
+    name = "host"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if not text or len(text) > 253 or any(c.isspace() or not c.isprintable() for c in text):
+            self.fail(f"{value!r} is not an address: give 127.0.0.1 (this computer only), ::1, or an "
+                      "interface's address such as 0.0.0.0 (every interface)", param, ctx)
+        return text
 
 
 class Existing(click.ParamType):

@@ -7,8 +7,8 @@ import click
 from chorale import defaults
 from chorale.cli.options import (check_out, force_option, model_option, numbered_outputs, output_options, progress_bar,
                                  seed_option, temperature_option, voice_leading_option, write)
-from chorale.cli.types import (BARS, COUNT, PLAN_WEIGHT, POSITIVE, PROBABILITY, STEPS, Existing, Primer, Voices,
-                               default_output)
+from chorale.cli.types import (BARS, COUNT, PLAN_WEIGHT, POSITIVE, PROBABILITY, STEPS, Bars, Existing, Key, Primer,
+                               Voices, default_output)
 
 
 @click.command(short_help="Write a new chorale as MIDI.")
@@ -30,9 +30,9 @@ from chorale.cli.types import (BARS, COUNT, PLAN_WEIGHT, POSITIVE, PROBABILITY, 
 @click.option("--plan-weight", type=PLAN_WEIGHT, default=defaults.PLAN_WEIGHT, show_default=True,
               help="How closely to follow the plan (key, fermatas, end): 1 is the model as it is, higher "
               "keeps the key more firmly (and samples at twice the cost).")
-@click.option("--key", help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
+@click.option("--key", type=Key(), help="The key to write in, e.g. 'D minor', 'F# major', 'Bb' (default: the primer's; "
               "with --primer none, one of Bach's keys drawn by the seed).")
-@click.option("--fermatas", metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
+@click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
               "(default: every second bar). The last chord always ends the piece, held.")
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.GENERATE_OUT,
@@ -99,8 +99,8 @@ def render(file, outputs, tempo, program, title, force):
 @seed_option
 @temperature_option
 @voice_leading_option
-@click.option("--key", help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
-@click.option("--fermatas", metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
+@click.option("--key", type=Key(), help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
+@click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
               "e.g. 2,4,6 (default: the fermatas a MusicXML melody marks).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.HARMONIZE_OUT,
               show_default=True, callback=default_output,

@@ -66,7 +66,7 @@ def render_all(grid, *, title: str = "Chorale", tempo: float | None = None, prog
                   defaults.PROGRAM if program is None else program, key, tuple(fermatas))
     grid = check_grid(grid)
     outputs = check_outputs(paths, force)
-    _check_lengths(outputs, len(grid), style.tempo)
+    check_lengths(outputs, len(grid), style.tempo)
     done = []
     with final_outputs(force):
         for fmt in FORMATS:
@@ -111,7 +111,7 @@ def check_outputs(requested: dict, force: bool = False) -> dict[str, Path]:
     return outputs
 
 
-def _check_lengths(outputs: dict, steps: int, tempo: float) -> None:
+def check_lengths(outputs: dict, steps: int, tempo: float) -> None:
     """Refuse, before writing anything, outputs whose size grows with the music beyond reason:
     audio longer than MAX_AUDIO_SECONDS (gigabytes of WAV), notation longer than MAX_SCORE_STEPS."""
     from chorale.encoding import STEPS_PER_BAR, STEPS_PER_QUARTER

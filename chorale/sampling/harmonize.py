@@ -16,6 +16,7 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, REST, UNSAMPLED, VOICES, Vocabulary, note_name
+from chorale.limits import BATCH_CELLS
 from chorale.model.plan import Plan
 from chorale.music import voice_leading_errors
 from chorale.sampling.sample import Controls, sample
@@ -108,7 +109,11 @@ def best_candidate(errors, logliks, misses=None) -> int:
     """Index of the candidate with the fewest voice-leading errors, then (with `misses`) the
     fewest missed cadences; ties go to the highest log-likelihood, then to the first."""
     misses = np.zeros(len(errors)) if misses is None else misses
-    return min(range(len(errors)), key=lambda i: (errors[i], misses[i], -logliks[i], i))
+    return min(range(len(errors)), key=lambda i: _rank(errors[i], misses[i], logliks[i], i))
+
+
+def _rank(errors, missed, loglik, index) -> tuple:
+    return errors, missed, -loglik, index
 
 
 def missed_cadence(grid: np.ndarray, plan: Plan | None) -> bool:
@@ -139,10 +144,59 @@ def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice, voice_ranges,
     voices = [VOICES.index(v) for v in ([voice] if isinstance(voice, str) else voice)]
     tokens = forced_tokens(melody, voices, vocab, voice_ranges)
     controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
-    sampled, logliks = sample(model, vocab, np.tile(tokens, (candidates, 1)),
-                              [seed + i for i in range(candidates)], controls, progress,
-                              None if plan is None else [plan] * candidates)
-    grids = [vocab.decode(row) for row in sampled]
-    errors = np.array([voice_leading_errors(g) for g in grids])
-    chosen = best_candidate(errors, logliks, [missed_cadence(g, plan) for g in grids])
-    return Harmonization(grids[chosen], chosen, logliks, errors)
+    return best_of(model, vocab, tokens, candidates, seed, controls, plan, progress)
+
+
+MARGIN = 16  # steps around the written ones where a candidate's voice-leading faults are counted
+
+
+def best_of(model, vocab: Vocabulary, tokens: np.ndarray, candidates: int, seed: int, controls: Controls,
+            plan: Plan | None = None, progress=None, lead: int = 0) -> Harmonization:
+    """Sample `candidates` completions of the token row `tokens` (UNSAMPLED where to write;
+    candidate i uses seed + i) and keep the best (`best_candidate`). They are sampled in
+    batches of at most limits.BATCH_CELLS tokens, keeping only the best so far, so memory
+    grows with the batch, not with candidates x length; batching never changes the music.
+    A candidate's voice-leading faults are counted where candidates differ (the written
+    steps and MARGIN around them) plus what the rest of the piece holds, the same for all.
+    `lead`: rest chords the sampler starts from, dropped from each grid."""
+    length = len(tokens)
+    size = max(1, min(candidates, BATCH_CELLS // max(length, 1)))
+    written = np.flatnonzero(tokens == UNSAMPLED) // N_VOICES - lead
+    low, high = (max(0, int(written[0]) - MARGIN), int(written[-1]) + MARGIN + 1) if written.size else (0, length)
+    rest_of_piece = None
+    report = _shared(progress, -(-candidates // size), length - 1)
+    best, logliks, errors = None, [], []
+    for first in range(0, candidates, size):
+        batch = min(size, candidates - first)
+        sampled, batch_logliks = sample(model, vocab, np.tile(tokens, (batch, 1)),
+                                        [seed + first + i for i in range(batch)], controls, report,
+                                        None if plan is None else [plan] * batch)
+        for i, (row, loglik) in enumerate(zip(sampled, batch_logliks)):
+            grid = vocab.decode(row)[lead:]
+            if rest_of_piece is None:  # faults outside the window: every candidate shares them
+                rest_of_piece = voice_leading_errors(grid) - voice_leading_errors(grid[low:high])
+            error = rest_of_piece + voice_leading_errors(grid[low:high])
+            rank = _rank(error, missed_cadence(grid, plan), loglik, first + i)
+            if best is None or rank < best[0]:
+                best = (rank, grid)
+            logliks.append(loglik)
+            errors.append(error)
+    if report is not None:
+        report(None)
+    return Harmonization(best[1], best[0][-1], np.array(logliks), np.array(errors))
+
+
+def _shared(progress, batches: int, total: int):
+    """progress(tokens) for `batches` passes of `total` tokens each, reported as one pass of
+    `total` (called with None at the end: whatever rounding left is reported then)."""
+    if progress is None:
+        return None
+    state = {"done": 0.0, "told": 0}
+
+    def report(tokens):
+        state["done"] = total if tokens is None else state["done"] + tokens / batches
+        now = min(total, int(state["done"]))
+        if now > state["told"]:
+            progress(now - state["told"])
+            state["told"] = now
+    return report

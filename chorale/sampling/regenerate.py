@@ -14,9 +14,8 @@ import numpy as np
 
 from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary
 from chorale.model.plan import Plan
-from chorale.music import voice_leading_errors
-from chorale.sampling.harmonize import Harmonization, best_candidate, missed_cadence
-from chorale.sampling.sample import Controls, sample
+from chorale.sampling.harmonize import Harmonization, best_of
+from chorale.sampling.sample import Controls
 
 
 def regenerate(sampler, vocab: Vocabulary, grid: np.ndarray, region: np.ndarray, voice_ranges, candidates: int,
@@ -35,9 +34,4 @@ def regenerate(sampler, vocab: Vocabulary, grid: np.ndarray, region: np.ndarray,
     region = np.concatenate([np.zeros((lead, N_VOICES), bool), region])
     tokens = np.where(region.reshape(-1), UNSAMPLED, vocab.encode(grid))
     controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
-    sampled, logliks = sample(sampler, vocab, np.tile(tokens, (candidates, 1)), [seed + i for i in range(candidates)],
-                              controls, progress, None if plan is None else [plan] * candidates)
-    grids = [vocab.decode(row)[lead:] for row in sampled]
-    errors = np.array([voice_leading_errors(g) for g in grids])
-    chosen = best_candidate(errors, logliks, [missed_cadence(g, plan) for g in grids])
-    return Harmonization(grids[chosen], chosen, logliks, errors)
+    return best_of(sampler, vocab, tokens, candidates, seed, controls, plan, progress, lead)

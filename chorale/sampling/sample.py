@@ -97,12 +97,17 @@ def plan_inputs(sampler: Sampler, plans, steps: int, batch: int) -> tuple[np.nda
         raise ChoraleError("this model was trained without a plan (its card says \"plan\": 0); "
                            "sample without one, or train a model with plans")
     rows = []
+    shared = all(p == plans[0] for p in plans)  # candidates share one plan: one copy of its rows, not K
     for i, plan in enumerate(plans):
         if plan is not None and plan.length is not None and plan.length != steps:
             raise ChoraleError(f"the plan is for {plan.length} steps, but {steps} are to be written")
         plan, first_held = ending(plan, steps)
         held[i] = steps if first_held is None else first_held
+        if i and shared:
+            continue
         rows.append(plan_rows(plan, steps))
+    if len(rows) == 1:
+        return np.broadcast_to(rows[0], (batch, *rows[0].shape)), held
     return np.stack(rows), held
 
 
@@ -194,14 +199,24 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     first_chord_notes, final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
     opening = first_chord(forced)
     known = known_ids(forced, forced != UNSAMPLED)
-    stepper = sampler.stepper(batch, known)
+    if batch > 1 and (known == known[:1]).all():
+        known = known[:1]  # every sequence knows the same cells (candidates): the encoder reads them once
+    # Only the tokens within the model's reach of those to write are fed: from `back` tokens
+    # before the first (all of them for a recurrent model) to the one before the last.
+    free = np.flatnonzero((forced == UNSAMPLED).any(axis=0))
+    back = sampler.receptive_field()[0]
+    start = 0 if back is None or not free.size else max(0, int(free[0]) - 1 - back)
+    stop = int(free[-1]) - 1 if free.size else -1
+    stepper = sampler.stepper(batch, known, start, max(stop, start))
     # guidance: a second stepper without the plan (the known notes still known), and logits pushed away from its own
     guided = rows is not None and controls.plan_weight != 1
     planless = stepper.fresh() if guided else None
     tokens = forced.copy()
     loglik = np.zeros(batch)
     sampled = np.zeros(batch)
-    for t in range(length - 1):
+    if progress is not None and start:
+        progress(start)
+    for t in range(start, stop + 1):
         logits = stepper(tokens[:, t], t, None if rows is None else rows[:, t])
         drawn = logits
         if guided:
@@ -251,6 +266,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
             sampled += free
         if progress is not None:
             progress(1)
+    if progress is not None and length - 1 > max(stop + 1, start):
+        progress(length - 1 - max(stop + 1, start))  # the given tokens after the last written one
     return tokens, loglik / np.maximum(sampled, 1)
 
 

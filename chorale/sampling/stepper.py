@@ -226,12 +226,13 @@ class _LSTM:
         return self.h
 
 
-def look_ahead(p: dict, known: np.ndarray) -> np.ndarray:
+def look_ahead(p: dict, known: np.ndarray, offset: int = 0) -> np.ndarray:
     """chorale.model.networks.LookAhead on NumPy weights: (batch, time) known ids ->
     (batch, time, dim), row t for token t + 1. "same" padding: (k - 1) * d zeros, half on
-    each side, as Keras pads."""
+    each side, as Keras pads. `known` may be a slice of a piece that starts at token
+    `offset` (rows within the encoder's reach of a cut end differ from the whole piece's)."""
     known = np.asarray(known)
-    t = np.arange(known.shape[1])
+    t = np.arange(offset, offset + known.shape[1])
     x = p["ahead_cells"][known] + (p["ahead_voices"][t % N_VOICES] + p["ahead_steps"][(t // N_VOICES) % STEPS_PER_BAR])
     for j, dilation in enumerate(p["ahead_dilations"]):
         kernel, bias = p[f"ahead_kernel{j}"], p[f"ahead_bias{j}"]
@@ -301,18 +302,48 @@ class Sampler:
     @property
     def looks_ahead(self) -> bool:
         """Whether the model reads the known cells (a look-ahead encoder)."""
+        if not self.layers:
+            return False
         kind, p = self.layers[0]
         return kind == "embedding" and "ahead_cells" in p
 
-    def stepper(self, batch: int = 1, known: np.ndarray | None = None) -> Stepper:
+    def stepper(self, batch: int = 1, known: np.ndarray | None = None, start: int = 0,
+                stop: int | None = None) -> Stepper:
         """A stepper for `batch` sequences. A model with look-ahead needs `known` (batch, time)
-        known ids (chorale.model.masks.known_ids; all 0: nothing known) for the whole piece."""
-        context = None
+        known ids (chorale.model.masks.known_ids; all 0: nothing known) for the whole piece;
+        one row stands for every sequence when they all know the same cells (harmonize and
+        regenerate candidates): the encoder then runs once. `start`..`stop`: the tokens the
+        stepper will be fed; the encoder reads only as far around them as it reaches."""
+        context, offset = None, 0
         if self.looks_ahead:
-            if known is None or np.shape(known)[0] != batch:
+            if known is None or np.shape(known)[0] not in (1, batch):
                 raise ChoraleError("a model with look-ahead needs the known cells of every sequence (known=)")
-            context = look_ahead(self.layers[0][1], known)
-        return Stepper(self.layers, batch, context)
+            length = np.shape(known)[1]
+            stop = length - 1 if stop is None else stop
+            _, left, right = self.receptive_field()
+            offset, end = max(0, start + 1 - left), min(length, stop + 2 + right)
+            context = look_ahead(self.layers[0][1], np.asarray(known)[:, offset:end], offset)
+        return Stepper(self.layers, batch, context, offset)
+
+    def receptive_field(self) -> tuple[int | None, int, int]:
+        """(how many tokens back the causal stack's output at t reads: None when a recurrent
+        layer remembers everything; how many tokens behind and ahead the look-ahead encoder
+        reads). Logits at t depend on nothing further away, so sampling a region needs
+        only the tokens within reach of it."""
+        back = 0
+        for kind, p in self.layers:
+            if kind in ("gru", "lstm"):
+                back = None
+                break
+            if kind in ("conv", "residual"):
+                back += (len(p["kernel"]) - 1) * int(p["dilation"])
+        left = right = 0
+        if self.looks_ahead:
+            p = self.layers[0][1]
+            for j, dilation in enumerate(p["ahead_dilations"]):
+                pad = (len(p[f"ahead_kernel{j}"]) - 1) * int(dilation)
+                left, right = left + pad // 2, right + pad - pad // 2
+        return back, left, right
 
     def save(self, path, source_hash: str) -> None:
         from chorale.io.files import atomic_write
@@ -355,23 +386,25 @@ def file_hash(path) -> str:
 
 class Stepper:
     """Runs a chorale model (tokens -> next-token logits) one token at a time for a batch;
-    `context` (batch, time, dim): the look-ahead encoder's rows, added to the embedding."""
+    `context` (batch or 1, time, dim): the look-ahead encoder's rows from token `offset` on,
+    added to the embedding."""
 
-    def __init__(self, layers: list[tuple[str, dict]], batch: int, context: np.ndarray | None = None):
-        self.layers, self.batch, self.context = layers, batch, context
+    def __init__(self, layers: list[tuple[str, dict]], batch: int, context: np.ndarray | None = None,
+                 offset: int = 0):
+        self.layers, self.batch, self.context, self.offset = layers, batch, context, offset
         self.steps = [STEPS[kind](p, batch) for kind, p in layers]
 
     def fresh(self) -> Stepper:
         """A new stepper on the same weights and known cells, from the first token (the
         encoder is not run again)."""
-        return Stepper(self.layers, self.batch, self.context)
+        return Stepper(self.layers, self.batch, self.context, self.offset)
 
     def __call__(self, tokens: np.ndarray, t: int, plan: np.ndarray | None = None) -> np.ndarray:
         """Feed token t of every sequence in the batch (with its plan row, (batch, columns)
         ids, or None: no plan); return logits for token t + 1."""
         x = self.steps[0](tokens, t, plan)
         if self.context is not None:
-            x = x + self.context[:, t]
+            x = x + self.context[:, t - self.offset]
         for step in self.steps[1:]:
             x = step(x, t)
         return x

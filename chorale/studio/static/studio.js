@@ -566,7 +566,7 @@ async function start() {
   const { model, features, limits } = state.info;
   const parameters = model.parameters ? `, ${Number(model.parameters).toLocaleString("en")} parameters` : "";
   $("#model-info").textContent = `model: ${model.architecture || "?"}${parameters} · chorale ${state.info.version}`;
-  $("#model-info").title = model.path;
+  $("#model-info").title = model.name;
   document.querySelector("#generate-form [name=bars]").max = limits.bars;
   if (!features.plan) { // a model trained without a plan writes in the key its opening suggests
     for (const field of [$("#key-select"), $("#fermatas-input")]) {
