@@ -171,7 +171,7 @@ class Model:
         key, title = checks.text("key", key, MAX_LIST_CHARS), checks.text("title", title)
         plan = checks.flag("plan", plan)
         checks.callback("progress", progress)
-        if part is not None and not isinstance(part, (str, int)) or isinstance(part, bool):
+        if part is not None and (isinstance(part, bool) or not isinstance(part, (str, int))):
             raise checks.BadType(f"part must be a part's name or 0-based number, got {part!r}")
         if not isinstance(melody, (str, Path, Chorale)):
             melody = checks.pitches("melody", melody)
