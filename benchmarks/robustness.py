@@ -3,12 +3,12 @@ run of every fuzz target.
 
     python benchmarks/robustness.py [--examples 500] [--skip-limits]
 
-1. Runs each case of tests/test_bad_inputs.py (the table the tests use) and, per class
+1. Runs each case of benchmarks/catalogue.py (the table the tests use) and, per class
    of case (the name before the colon), counts the cases handled cleanly (the expected
    exit code, one `Error:` line naming the problem, no traceback, never the last-resort
    handler, no file left or changed), with the slowest case's seconds and its peak
    memory (tracemalloc: Python and NumPy allocations).
-2. Runs each case of the API's and the studio's tables (tests/test_budgets_and_guards.py:
+2. Runs each case of the API's and the studio's tables (benchmarks/catalogue.py:
    bad keyword arguments, work past the budget; multipart and JSON errors, foreign pages,
    wrong content types) the same way: refused with one line (the studio: a 4xx, no server
    path), within 10 s, with its peak memory.
@@ -18,7 +18,7 @@ run of every fuzz target.
    work that the budget lets through is timed and held to the memory target.
 4. Runs a real studio and times a small generate alone, while a request at the studio's
    work budget runs, and after that request's client went away (its work cancelled).
-5. Runs each hypothesis target of tests/test_fuzz.py for --examples examples.
+5. Runs each hypothesis target of benchmarks/fuzz_targets.py for --examples examples.
 
 Prints tables and writes benchmarks/results/robustness.json.
 """
@@ -36,15 +36,14 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests package holds the tables
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks.catalogue, benchmarks.fuzz_targets
 
 import numpy as np  # noqa: E402
 
 from chorale import limits  # noqa: E402
 from chorale.io.files import atomic_write  # noqa: E402
-from tests import test_fuzz  # noqa: E402
-from tests.test_bad_inputs import CASES, build_shared, run_case  # noqa: E402
-from tests.test_budgets_and_guards import API_CASES, HTTP_CASES, check_answer  # noqa: E402
+from benchmarks import fuzz_targets  # noqa: E402
+from benchmarks.catalogue import API_CASES, CASES, HTTP_CASES, build_shared, check_answer, run_case  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "robustness.json"
 TARGET_SECONDS, TARGET_MB = 10, 1024
@@ -306,11 +305,11 @@ def at_limits() -> dict:
 # ---------------------------------------------------------------------------- fuzzing
 def fuzz(examples: int) -> dict:
     results = {}
-    for name in test_fuzz.TARGETS:
+    for name in fuzz_targets.TARGETS:
         count = [0]
         start = time.perf_counter()
         try:
-            test_fuzz.fuzz(name, examples, on_example=lambda: count.__setitem__(0, count[0] + 1))
+            fuzz_targets.fuzz(name, examples, on_example=lambda: count.__setitem__(0, count[0] + 1))
             failure = None
         except Exception as e:  # a falsifying example: report it, go on with the other targets
             failure = f"{type(e).__name__}: {str(e).strip()[:300]}"

@@ -15,7 +15,6 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,74 +30,10 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from chorale.studio import handling, server  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-LONG = np.tile([[67, 62, 59, 43], [69, 64, 60, 45], [71, 62, 55, 43], [72, 64, 57, 45]], (5000, 1))  # 20,000 steps
+from benchmarks.catalogue import API_CASES, HTTP_CASES, LONG, PIECE, ROOT, check_answer  # noqa: E402
 
 
 # ---------------------------------------------------------------------------- the API's checks
-def _melody(values):
-    return lambda m: m.harmonize(values, candidates=1, seed=1)
-
-
-API_CASES = [  # name, call (model -> anything), words the error must contain; each must be refused before work
-    ("plan_weight NaN", lambda m: m.generate(seed=1, bars=1, plan_weight=math.nan), "plan_weight"),
-    ("plan_weight inf", lambda m: m.generate(seed=1, bars=1, plan_weight=math.inf), "plan_weight"),
-    ("plan_weight 1000", lambda m: m.generate(seed=1, bars=1, plan_weight=1000), "plan_weight"),
-    ("plan_weight text", lambda m: m.generate(seed=1, bars=1, plan_weight="2"), "plan_weight"),
-    ("temperature 1e-300", lambda m: m.generate(seed=1, bars=1, temperature=1e-300), "temperature"),
-    ("temperature 1e300", lambda m: m.generate(seed=1, bars=1, temperature=1e300), "temperature"),
-    ("temperature NaN", lambda m: m.generate(seed=1, bars=1, temperature=math.nan), "temperature"),
-    ("temperature text", lambda m: m.generate(seed=1, bars=1, temperature="1"), "temperature"),
-    ("temperature True", lambda m: m.generate(seed=1, bars=1, temperature=True), "temperature"),
-    ("top_p 0", lambda m: m.generate(seed=1, bars=1, top_p=0), "top_p"),
-    ("top_p NaN", lambda m: m.generate(seed=1, bars=1, top_p=math.nan), "top_p"),
-    ("top_k 0.5", lambda m: m.generate(seed=1, bars=1, top_k=0.5), "top_k"),
-    ("greedy 'no'", lambda m: m.generate(seed=1, bars=1, greedy="no"), "greedy"),
-    ("seed 1.0", lambda m: m.generate(seed=1.0, bars=1), "seed"),
-    ("count '3'", lambda m: m.generate(seed=1, bars=1, count="3"), "count"),
-    ("bars 1e9", lambda m: m.generate(seed=1, bars=10**9), "bars"),
-    ("key of 2,000 spaces", lambda m: m.generate(seed=1, bars=1, key="C" + " " * 2000 + "x"), "unknown key"),
-    ("key a number", lambda m: m.generate(seed=1, bars=1, key=5), "key"),
-    ("fermatas ²", lambda m: m.generate(seed=1, bars=1, fermatas="²"), "not a bar number"),
-    ("fermatas --5", lambda m: m.generate(seed=1, bars=1, fermatas="--5"), "not a bar number"),
-    ("fermatas [1.5]", lambda m: m.generate(seed=1, bars=2, fermatas=[1.5]), "fermatas"),
-    ("primer test:²", lambda m: m.generate(seed=1, bars=1, primer="test:²"), "primer"),
-    ("primer a number", lambda m: m.generate(seed=1, bars=1, primer=5), "primer"),
-    ("primer ragged", lambda m: m.generate(seed=1, bars=1, primer=[[60] * 4, [60] * 3]), "equal length"),
-    ("title a number", lambda m: m.generate(seed=1, bars=1, title=5), "title"),
-    ("progress not callable", lambda m: m.generate(seed=1, bars=1, progress=5), "progress"),
-    ("generate past the work budget", lambda m: m.generate(seed=1, count=1000, steps=20_000), "limits.MAX_WORK"),
-    ("generate count 1000 x 64 bars", lambda m: m.generate(seed=1, count=1000, bars=64), "limits.MAX_WORK"),
-    ("melody of strings", _melody(["C4", "D4"]), "whole MIDI"),
-    ("melody 60.5", _melody([60.5, 62]), "whole MIDI"),
-    ("melody 200", _melody([200, 60]), "outside"),
-    ("melody NaN", _melody([math.nan, 60]), "whole MIDI"),
-    ("melody empty", _melody([]), "melody"),
-    ("melody a dict", _melody({"a": 1}), "melody"),
-    ("voices ['alto', 5]", lambda m: m.harmonize(LONG[:32], voice=["alto", 5], seed=1), "voices"),
-    ("voice 5", lambda m: m.harmonize(LONG[:32, 0], voice=5, seed=1), "voices"),
-    ("candidates 1.5", lambda m: m.harmonize(LONG[:32, 0], candidates=1.5, seed=1), "candidates"),
-    ("harmonize past the work budget", lambda m: m.harmonize(LONG[:, 0], candidates=1000, seed=1), "limits.MAX_WORK"),
-    ("regenerate past the work budget", lambda m: m.regenerate(LONG, bars=(1, 1250), candidates=100, seed=1),
-     "limits.MAX_WORK"),
-    ("regenerate bars ²", lambda m: m.regenerate(LONG[:64], bars="²", seed=1), "bars"),
-    ("regenerate bars (1, 'x')", lambda m: m.regenerate(LONG[:64], bars=(1, "x"), seed=1), "bars"),
-    ("regenerate voices 5", lambda m: m.regenerate(LONG[:64], bars=1, voices=5, seed=1), "voices"),
-    ("score (n, 3)", lambda m: m.score(np.full((8, 3), 60)), "(steps, 4)"),
-    ("score (n, 5)", lambda m: m.score(np.full((8, 5), 60)), "(steps, 4)"),
-    ("score 1-D", lambda m: m.score(np.full(8, 60)), "(steps, 4)"),
-    ("score 60.5", lambda m: m.score(np.full((8, 4), 60.5)), "whole MIDI"),
-    ("score ragged", lambda m: m.score([[60] * 4, [60] * 3]), "equal length"),
-    ("Chorale tempo 0", lambda m: chorale.Chorale(LONG[:16], tempo=0), "tempo"),
-    ("Chorale tempo NaN", lambda m: chorale.Chorale(LONG[:16], tempo=math.nan), "tempo"),
-    ("Chorale fermatas '12'", lambda m: chorale.Chorale(LONG[:16], fermatas="12"), "fermatas"),
-    ("Chorale fermatas outside", lambda m: chorale.Chorale(LONG[:16], fermatas=[99]), "fermatas"),
-    ("Chorale title a list", lambda m: chorale.Chorale(LONG[:16], title=["x"]), "title"),
-    ("Chorale key 5", lambda m: chorale.Chorale(LONG[:16], key=5), "key"),
-    ("Chorale strings", lambda m: chorale.Chorale([["a"] * 4]), "whole MIDI"),
-]
-
-
 @pytest.mark.parametrize("name, call, words", API_CASES, ids=[c[0] for c in API_CASES])
 def test_the_api_refuses_bad_arguments_before_any_work(model, name, call, words):
     start = time.perf_counter()
@@ -243,119 +178,10 @@ def test_a_blank_host_is_a_usage_error():
 
 
 # ---------------------------------------------------------------------------- the studio
-def _multipart(*parts: bytes, boundary: bytes = b"b") -> bytes:
-    return b"".join(b"--" + boundary + b"\r\n" + p for p in parts) + b"--" + boundary + b"--\r\n"
-
-
-def _file(name: str = "m.mid", data: bytes = b"MThd\0\0\0\6\0\0\0\1\1\xe0") -> bytes:
-    return (f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
-            'Content-Type: audio/midi\r\n\r\n').encode() + data + b"\r\n"
-
-
-def _field(name: str, value: bytes) -> bytes:
-    return f'Content-Disposition: form-data; name="{name}"\r\n\r\n'.encode() + value + b"\r\n"
-
-
-def _chunks(count: int, size: int = 100_000):
-    for _ in range(count):
-        yield b"x" * size
-
-
-FORM = {"Content-Type": "multipart/form-data; boundary=b"}
-JSON = {"Content-Type": "application/json"}
-GRID = [[67, 62, 59, 43]] * 32
-PIECE = {"grid": GRID, "title": "t", "tempo": 72}
-
-
-def _json(body) -> dict:
-    return {"content": json.dumps(body).encode(), "headers": JSON}
-
-
-HTTP_CASES = [  # name, path, request keywords (each is a POST), the status, words the one-line error holds
-    ("multipart: two files", "/api/harmonize", {"content": _multipart(_file(), _file()), "headers": FORM}, 400,
-     "too many files"),
-    ("multipart: 41 fields", "/api/harmonize",
-     {"content": _multipart(*[_field(f"f{i}", b"1") for i in range(41)]), "headers": FORM}, 400, "too many fields"),
-    ("multipart: a 1.5 MB field", "/api/harmonize", {"content": _multipart(_field("key", b"x" * 1_500_000)),
-                                                     "headers": FORM}, 400, "exceeded maximum size"),
-    ("multipart: no boundary", "/api/harmonize",
-     {"content": _multipart(_file()), "headers": {"Content-Type": "multipart/form-data"}}, 400, "boundary"),
-    ("multipart: a 5,000-character file name", "/api/harmonize",
-     {"content": _multipart(_file("a" * 5000 + ".mid")), "headers": FORM}, 400, "form"),
-    ("multipart: chunked body over the limit", "/api/harmonize", {"content": _chunks(30), "headers": FORM}, 413,
-     "too large"),
-    ("json: chunked body over the limit", "/api/regenerate", {"content": _chunks(30), "headers": JSON}, 413,
-     "too large"),
-    ("json: nested 100,000 deep", "/api/regenerate",
-     {"content": b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "headers": JSON}, 400, "JSON"),
-    ("json: nested 40 deep", "/api/regenerate",
-     {"content": b'{"a":' + b"[" * 40 + b"]" * 40 + b"}", "headers": JSON}, 400, "nested"),
-    ("json: NaN temperature", "/api/generate", {"content": b'{"temperature": NaN, "bars": 1}', "headers": JSON}, 400,
-     "temperature"),
-    ("json: Infinity plan", "/api/generate", {"content": b'{"temperature": Infinity}', "headers": JSON}, 400,
-     "temperature"),
-    ("json: a list", "/api/regenerate", {"content": b"[1, 2]", "headers": JSON}, 400, "object"),
-    ("json: bad UTF-8", "/api/regenerate", {"content": b'{"a": "\xff"}', "headers": JSON}, 400, "not JSON"),
-    ("json: ragged grid", "/api/regenerate", _json({"piece": {"grid": [[60] * 4, [60] * 3]}, "bars": [1, 1]}), 400,
-     "equal length"),
-    ("json: grid of 5 voices", "/api/regenerate", _json({"piece": {"grid": [[60] * 5] * 16}, "bars": [1, 1]}), 400,
-     "(steps, 4)"),
-    ("json: voices 5", "/api/regenerate", _json({"piece": PIECE, "bars": [1, 1], "voices": 5}), 400, "voices"),
-    ("json: voices ['alto', 5]", "/api/regenerate", _json({"piece": PIECE, "bars": [1, 1], "voices": ["alto", 5]}),
-     400, "voices"),
-    ("json: voices a dict", "/api/regenerate", _json({"piece": PIECE, "bars": [1, 1], "voices": {"a": 1}}), 400,
-     "voices"),
-    ("json: bars an object", "/api/regenerate", _json({"piece": PIECE, "bars": {"a": 1}}), 400, "bars"),
-    ("json: bars '²'", "/api/regenerate", _json({"piece": PIECE, "bars": "²"}), 400, "bars"),
-    ("json: candidates 1e9", "/api/regenerate", _json({"piece": PIECE, "bars": [1, 1], "candidates": 10**9}), 400,
-     "candidates"),
-    ("json: tempo 0", "/api/audio", _json({"piece": {**PIECE, "tempo": 0}}), 400, "tempo"),
-    ("json: a piece of text", "/api/audio", _json({"piece": "x"}), 400, "no piece"),
-    ("json: key 2,000 spaces", "/api/generate", _json({"key": "C" + " " * 2000 + "x", "bars": 1}), 400,
-     "unknown key"),
-    ("json: key a list", "/api/generate", _json({"key": ["C"], "bars": 1}), 400, "key"),
-    ("json: fermatas ²", "/api/generate", _json({"fermatas": "²", "bars": 1}), 400, "not a bar number"),
-    ("json: fermatas --5", "/api/generate", _json({"fermatas": "--5", "bars": 1}), 400, "not a bar number"),
-    ("json: primer test:²", "/api/generate", _json({"primer": "test:²", "bars": 1}), 400, "primer"),
-    ("json: temperature 1e-300", "/api/generate", _json({"temperature": 1e-300, "bars": 1}), 400, "temperature"),
-    ("json: seed 1.5", "/api/generate", _json({"seed": 1.5, "bars": 1}), 400, "seed"),
-    ("json: bars true", "/api/generate", _json({"bars": True}), 400, "bars"),
-    ("audio: 64 bars at tempo 20", "/api/audio", _json({"piece": {"grid": [[60, 55, 52, 48]] * 1024, "tempo": 20}}),
-     400, "minutes"),
-    ("export: unknown format", "/api/export/pdf", _json({"piece": PIECE}), 400, "unknown download format"),
-    ("origin: null (a sandboxed frame)", "/api/generate",
-     {"data": {"bars": "1"}, "headers": {"Origin": "null"}}, 403, "own page"),
-    ("origin: another site", "/api/generate",
-     {"data": {"bars": "1"}, "headers": {"Origin": "https://example.com"}}, 403, "own page"),
-    ("origin: another port", "/api/generate",
-     {"data": {"bars": "1"}, "headers": {"Origin": "http://testserver:9999"}}, 403, "own page"),
-    ("fetch: cross-site", "/api/generate", {"data": {"bars": "1"}, "headers": {"Sec-Fetch-Site": "cross-site"}}, 403,
-     "own page"),
-    ("content type: text/plain JSON", "/api/regenerate",
-     {"content": json.dumps({"piece": PIECE, "bars": [1, 1]}).encode(), "headers": {"Content-Type": "text/plain"}},
-     415, "application/json"),
-    ("content type: text/plain to generate", "/api/generate",
-     {"content": b'{"bars": 1}', "headers": {"Content-Type": "text/plain"}}, 415, "application/json"),
-    ("content type: a form to regenerate", "/api/regenerate", {"data": {"bars": "1"}}, 415, "application/json"),
-    ("work: a long melody x 32 candidates", "/api/harmonize",
-     {"files": {"file": ("long.csv", "note0,note1,note2,note3\n" + "72,0,0,0\n" * 20_000)},
-      "data": {"candidates": "32"}}, 400, "limits.STUDIO_MAX_WORK"),
-]
-
-
 @pytest.fixture(scope="module")
 def client():
     with TestClient(server.create_app(), raise_server_exceptions=False) as c:
         yield c
-
-
-def check_answer(response, status: int, words: str) -> str:
-    """The studio's answer to a client error: `status`, one line of JSON, no path, no traceback."""
-    assert response.status_code == status, response.text
-    text = response.json()["error"]
-    assert words.lower() in text.lower(), text
-    assert "\n" not in text and "Traceback" not in text and "/tmp" not in text and str(ROOT) not in text
-    return text
 
 
 @pytest.mark.parametrize("name, path, call, status, words", HTTP_CASES, ids=[c[0] for c in HTTP_CASES])
