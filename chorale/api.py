@@ -15,6 +15,9 @@ stepped in NumPy (`chorale.sampling`).
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import random
 import time
 from pathlib import Path
@@ -26,7 +29,7 @@ from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES, check_grid
 from chorale.limits import MAX_BARS, MAX_COUNT, MAX_SEED, MAX_STEPS
 from chorale.piece import Chorale, load
 
-__all__ = ["Model", "load_model", "load", "train", "evaluate"]
+__all__ = ["Model", "load_model", "load", "train", "evaluate", "build_dataset"]
 
 
 def load_model(path=None) -> Model:
@@ -336,7 +339,33 @@ def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
     return trimmed(line, getattr(melody, "fermatas", ()), f"the melody has no notes in the {voice}")
 
 
-# ---------------------------------------------------------------------------- train / evaluate
+# ---------------------------------------------------------------------------- data / train / evaluate
+def build_dataset(source, out=None, *, force: bool = False, limit: int | None = None, jobs: int = 2,
+                  progress=None) -> dict:
+    """Build a dataset folder (the bundled layout, manifest and melody-aware split) from every
+    MusicXML, MIDI, Humdrum kern or JSB CSV file under the folder `source` that holds a
+    four-part chorale in 4/4 or 3/4; the others are skipped with the reason. `out` defaults
+    to outputs/datasets/<source's name>; `jobs` processes parse; `progress(done, total)`
+    counts files. Returns {"out", "chorales", "splits": {split: count}, "skipped": [(file,
+    reason)]}; a folder where nothing is usable raises ChoraleError and writes nothing."""
+    from chorale.data import scores
+
+    source = Path(source)
+    out = Path(out) if out is not None else Path(defaults.DATASETS) / (source.resolve().name or "dataset")
+
+    def counted(items, length):
+        def each():
+            for item in items:
+                yield item
+                progress(1, length)
+        return contextlib.nullcontext(each() if progress is not None else items)
+
+    kept, skipped = scores.build(source, out, force=force, limit=limit, jobs=jobs, progress=counted)
+    splits = [row[1] for row in csv.reader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8")))][1:]
+    return {"out": str(out), "chorales": len(kept), "splits": {s: splits.count(s) for s in dict.fromkeys(splits)},
+            "skipped": skipped}
+
+
 def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = None,
           batch_size: int | None = None, learning_rate: float | None = None, augment: bool | None = None,
           plan: bool | None = None, look_ahead: bool | None = None, seed: int | None = None,
@@ -353,10 +382,14 @@ def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = 
         raise ChoraleError("resume needs the run folder to continue (out=...)")
     out = Path(out) if out is not None else Path(defaults.RUNS) / f"{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
     seed = None if seed is None else _seed(seed)
-    check_run_folder(out, resume, force)  # before TensorFlow loads: a wrong folder is said at once
+    from chorale.model.distributed import is_chief
+
+    writes = distribute != "mirrored" or is_chief()  # on several machines only the chief writes `out`
+    if writes:
+        check_run_folder(out, resume, force)  # before TensorFlow loads: a wrong folder is said at once
     from chorale.model.train import train as run_training
 
-    with run_lock(out):  # a second command writing this folder is refused at once
+    with run_lock(out) if writes else contextlib.nullcontext():  # a second command writing it is refused at once
         card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
                             learning_rate=learning_rate, augment=augment, plan=plan, look_ahead=look_ahead,
                             seed=seed, options=options,
