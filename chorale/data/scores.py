@@ -30,15 +30,16 @@ FORMATS = {".musicxml": "musicxml", ".xml": "musicxml", ".mxl": "musicxml", ".kr
 METERS = ("4/4", "3/4")  # what the grid's bars and the plan's beats support
 
 
-def score_files(folder, exclude=None) -> list[str]:
-    """Folder-relative paths (natural order) of the score files under `folder`; hidden files
-    and folders (and `exclude`, a dataset being written there) are passed over. A folder with
-    none, or more than the limits allow, is refused before anything is parsed."""
+def score_files(folder, exclude=None) -> tuple[list[str], list[str]]:
+    """Folder-relative paths (natural order) of the score files under `folder`, and of the
+    other files; hidden files and folders (and `exclude`, a dataset being written there) are
+    passed over. A folder with no score, or more than the limits allow, is refused before
+    anything is parsed."""
     folder = Path(folder)
     if kind(folder) != "folder":
         raise ChoraleError(f"{folder}: no such folder" if kind(folder) is None else f"{folder}: not a folder")
     skip = os.path.realpath(exclude) if exclude is not None else None
-    found, others, size = [], 0, 0
+    found, others, size = [], [], 0
     for parent, subfolders, names in os.walk(folder):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")
                                and os.path.realpath(os.path.join(parent, d)) != skip)
@@ -47,7 +48,7 @@ def score_files(folder, exclude=None) -> list[str]:
             if name.startswith(".") or kind(path) != "file":
                 continue
             if path.suffix.lower() not in FORMATS:
-                others += 1
+                others.append(path.relative_to(folder).as_posix())
                 continue
             found.append(path.relative_to(folder).as_posix())
             size += path.stat().st_size
@@ -56,10 +57,10 @@ def score_files(folder, exclude=None) -> list[str]:
             if size > MAX_DATASET_BYTES:
                 raise ChoraleError(f"{folder}: more than {MAX_DATASET_BYTES:,} bytes of scores, too large for a dataset")
     if not found:
-        seen = f" (only {others} other file{'s' * (others != 1)})" if others else " (it is empty)"
+        seen = f" (only {len(others)} other file{'s' * (len(others) != 1)})" if others else " (it is empty)"
         raise ChoraleError(f"{folder}: no score files{seen}; expected MusicXML (.musicxml, .xml, .mxl), "
                            "MIDI (.mid, .midi), Humdrum kern (.krn) or JSB-style .csv")
-    return sorted(found, key=corpus.natural_key)
+    return sorted(found, key=corpus.natural_key), sorted(others, key=corpus.natural_key)
 
 
 def convert(source: str, root: str) -> corpus.Piece | str:
@@ -82,10 +83,18 @@ def convert(source: str, root: str) -> corpus.Piece | str:
 
 def build(folder, out, *, force: bool = False, limit: int | None = None, jobs: int = 2,
           progress=lambda items, length: contextlib.nullcontext(items)):
-    """Build the dataset folder `out` from the scores under `folder`; see `corpus.build`."""
-    sources = score_files(folder, exclude=out)
-    return corpus.build(out, sources=sources, convert=functools.partial(convert, root=str(folder)), force=force,
-                        limit=limit, jobs=jobs, progress=progress)
+    """Build the dataset folder `out` from the scores under `folder`; see `corpus.build`.
+    Files that are not scores are among the skipped."""
+    sources, others = score_files(folder, exclude=out)
+    others = [(name, f"not a score file ({Path(name).suffix or 'no extension'})") for name in others]
+    try:
+        kept, skipped = corpus.build(out, sources=sources, convert=functools.partial(convert, root=str(folder)),
+                                     force=force, limit=limit, jobs=jobs, progress=progress)
+    except corpus.NothingKept as e:
+        raise corpus.NothingKept(f"{folder}: no usable score: none of its {len(sources)} score files is a four-part "
+                                 f"chorale in {' or '.join(METERS)}; nothing written",
+                                 sorted(others + e.skipped, key=lambda s: corpus.natural_key(s[0]))) from None
+    return kept, sorted(others + skipped, key=lambda s: corpus.natural_key(s[0]))
 
 
 def _from_music21(path: Path, found: str, source: str) -> corpus.Piece:
@@ -105,11 +114,11 @@ def _from_music21(path: Path, found: str, source: str) -> corpus.Piece:
     except Exception as e:  # music21 raises many kinds on bad XML, bad kern or non-music
         reason = str(e).splitlines()[0][:120] if str(e).strip() else type(e).__name__
         raise ChoraleError(f"not readable {'MusicXML' if found == 'musicxml' else 'Humdrum kern'} ({reason})") from None
+    parts = _four_parts(score)
     meters = list(dict.fromkeys(t.ratioString for t in score.recurse().getElementsByClass(meter.TimeSignature)))
     odd = [m for m in meters if m not in METERS]
     if odd:
         raise corpus.NotAFourPartChorale(f"in {odd[0]} time (the grid supports {' and '.join(METERS)})")
-    parts = _four_parts(score)
     notes, first_row = corpus._grid(parts)
     title = (score.metadata.title or score.metadata.movementName or "") if score.metadata else ""
     return corpus.Piece(source, notes, corpus._key_name(score), " ".join(meters) or "4/4",
@@ -121,12 +130,14 @@ def _four_parts(score) -> list:
     notes, ordered by their average pitch (kern lists the bass first; names vary)."""
     try:
         return corpus.voice_parts(score)
-    except corpus.NotAFourPartChorale:
-        pass
+    except corpus.NotAFourPartChorale as e:
+        named = e
     sung = [p for p in getattr(score, "parts", ()) if p.flatten().notes]
     if len(sung) != len(VOICES):
+        if any((p.partName or "").split()[:1] and p.partName.split()[0].lower() in VOICES for p in sung):
+            raise corpus.NotAFourPartChorale(f"not four voices: {named}") from None
         raise corpus.NotAFourPartChorale(f"not four voices: {len(sung)} part{'s' * (len(sung) != 1)} with notes "
-                                         f"(one part per voice is expected)")
+                                         f"(one part per voice is expected)") from None
     return sorted(sung, key=lambda p: -np.mean([q.midi for n in p.flatten().notes for q in n.pitches]))
 
 
