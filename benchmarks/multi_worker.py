@@ -108,22 +108,20 @@ def collective_worker(index: int, ports: list[int], model_args: list[str], repea
         model = build_chorale_model("wavenet", vocab, plan=True, look_ahead=True, **options)
     shapes = [v.shape for v in model.trainable_variables]
 
-    @tf.function
-    def reduce_all(tensors):
-        return strategy.run(lambda ts: tf.distribute.get_replica_context().all_reduce("sum", ts), args=(tensors,))
+    def all_reduce(make):
+        @tf.function
+        def reduce():
+            return strategy.run(lambda: tf.distribute.get_replica_context().all_reduce("sum", make()))
+        return reduce
 
-    @tf.function
-    def reduce_scalar(x):
-        return strategy.run(lambda t: tf.distribute.get_replica_context().all_reduce("sum", t), args=(x,))
-
-    tensors = [tf.ones(s) for s in shapes]
     timings = {}
-    for name, fn, arg in (("gradients", reduce_all, tensors), ("scalar", reduce_scalar, tf.constant(1.0))):
+    for name, fn in (("gradients", all_reduce(lambda: [tf.ones(s) for s in shapes])),
+                     ("scalar", all_reduce(lambda: tf.ones(())))):
         for _ in range(5):
-            fn(arg)
+            fn()
         start = time.perf_counter()
         for _ in range(repeats):
-            result = fn(arg)
+            result = fn()
         tf.nest.map_structure(lambda t: t.numpy(), result)
         timings[name] = (time.perf_counter() - start) / repeats * 1000
     print(json.dumps({"index": index, "tensors": len(shapes), "values": int(sum(s.num_elements() for s in shapes)),
