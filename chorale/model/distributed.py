@@ -82,7 +82,7 @@ def wait_for_peers(spec: dict[str, list[str]], kind: str, index: int, seconds: f
     `seconds`. Our own port answers meanwhile (a plain listener, closed before TensorFlow
     takes the port), so workers started in any order find each other."""
     own = spec[kind][index]
-    peers = [a for k, addresses in spec.items() for a in addresses if (k, addresses.index(a)) != (kind, index)]
+    peers = [a for k, addresses in spec.items() for i, a in enumerate(addresses) if (k, i) != (kind, index)]
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -203,7 +203,11 @@ def fit(model, strategy, batches, *, steps_per_epoch: int, epochs: int, initial_
     def epoch_sums(step, stream, count, progress=None):
         total = np.zeros(3)
         for i in range(count):
-            total += [float(v) for v in step(*shares(next(stream)))]
+            try:
+                total += [float(v) for v in step(*shares(next(stream)))]
+            except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError) as e:
+                raise ChoraleError(f"another worker stopped answering ({type(e).__name__}); the run folder keeps "
+                                   "the last finished epoch: start every worker again with --resume") from None
             if progress is not None:
                 progress.update(i + 1, [("loss", total[0] / total[2]), ("accuracy", total[1] / total[2])])
         return total
