@@ -71,7 +71,8 @@ def train_row(name: str, workers: int, options: argparse.Namespace, folder: Path
                 *data, *(SMALL if options.smoke else ()), *(["--distribute", "mirrored"] if workers else [])]
 
     wall, _ = launch(args, max(workers, 1), env, options.timeout, free_ports(workers) if workers else None)
-    history = list(csv.DictReader(open(out / "history.csv")))
+    with open(out / "history.csv") as f:
+        history = list(csv.DictReader(f))
     card = json.loads((out / "card.json").read_text())
     hp = card["hyperparameters"]
     windows = training_windows(options.data)

@@ -135,7 +135,7 @@ def data():
 
 
 @data.command("build", short_help="Build a dataset from music21's Bach chorales or your own scores.")
-@click.option("--from", "source", type=click.Path(path_type=str), default=None,
+@click.option("--from", "folder", type=click.Path(path_type=str), default=None,
               help="A folder of your own scores (MusicXML, MIDI, Humdrum kern, JSB CSV) instead of Bach's.")
 @click.option("--out", type=click.Path(path_type=str), default=None,
               help="Dataset folder to write (default: the bundled data/chorales; with --from: "
@@ -145,7 +145,7 @@ def data():
               help="Build only the first N corpus files (quick tries).")
 @click.option("--jobs", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Parallel parsing processes.")
-def data_build(source, out, force, limit, jobs):
+def data_build(folder, out, force, limit, jobs):
     """Build the dataset from music21's bundled Bach chorales (offline, deterministic), or
     with --from DIR from every score under DIR that is a four-part chorale in 4/4 or 3/4
     (the others are listed with the reason and skipped).
@@ -157,8 +157,8 @@ def data_build(source, out, force, limit, jobs):
     Chorales sharing a melody (same tune, even transposed) go to the same split, chosen
     by a hash (about 60/20/20). Files are numbered in BWV order; manifest.csv lists them.
     """
-    if source is not None:
-        return _data_build_from(source, out, force, limit, jobs)
+    if folder is not None:
+        return _data_build_from(folder, out, force, limit, jobs)
     from chorale.data import corpus
     from chorale.io.files import bundled
 
@@ -172,13 +172,13 @@ def data_build(source, out, force, limit, jobs):
     click.echo(f"Wrote {out}: {len(kept)} chorales kept, {len(skipped)} skipped.")
 
 
-def _data_build_from(source, out, force, limit, jobs):
+def _data_build_from(folder, out, force, limit, jobs):
     from chorale.api import build_dataset
     from chorale.data.corpus import NothingKept
 
     try:
-        with _progress(f"Parsing {source}") as update:
-            built = build_dataset(source, out, force=force, limit=limit, jobs=jobs, progress=update)
+        with _progress(f"Parsing {folder}") as update:
+            built = build_dataset(folder, out, force=force, limit=limit, jobs=jobs, progress=update)
     except NothingKept as e:
         for name, reason in e.skipped:
             click.echo(f"  skipped {name}: {reason}", err=True)

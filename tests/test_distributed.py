@@ -17,7 +17,6 @@ from click.testing import CliRunner
 from chorale import ChoraleError
 from chorale.cli import cli
 from chorale.model import distributed
-
 from tests.test_train import TINY, make_dataset
 
 

@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 pytest.importorskip("music21")
-from music21 import meter, note, stream  # noqa: E402
+from music21 import meter, note, stream
 
-import chorale  # noqa: E402
-from chorale.cli import cli  # noqa: E402
-from chorale.data import corpus  # noqa: E402
-from chorale.data.loader import load, read_csv  # noqa: E402
-from chorale.io.files import bundled  # noqa: E402
+import chorale
+from chorale.cli import cli
+from chorale.data import corpus
+from chorale.data.loader import load, read_csv
+from chorale.io.files import bundled
 
 CSV = bundled("chorales") / "test" / "chorale_004.csv"
 
@@ -48,6 +48,11 @@ def folder(tmp_path_factory):
     return root
 
 
+def manifest(out) -> list[dict]:
+    with open(out / "manifest.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 @pytest.fixture(scope="module")
 def built(folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("built") / "ds"
@@ -61,7 +66,7 @@ def test_every_format_becomes_a_chorale_and_the_rest_is_listed(built):
     assert set(reasons) == {"broken.mxl", "bwv27.6.mxl", "notes.txt", "seven.musicxml"}
     assert "2 soprano parts" in reasons["bwv27.6.mxl"] and "7/8" in reasons["seven.musicxml"]
     assert "not readable MusicXML" in reasons["broken.mxl"] and "not a score file" in reasons["notes.txt"]
-    rows = {r["source"]: r for r in csv.DictReader(open(out / "manifest.csv", encoding="utf-8"))}
+    rows = {r["source"]: r for r in manifest(out)}
     assert list(rows) == ["bwv10.7.mxl", "bwv269.mxl", "exported.mid", "kern/bwv277.krn", "kern/jsb.csv", "unnamed.xml"]
     bach = corpus.convert("bach/bwv269.mxl")  # the corpus builder's grid, key, meter and fermatas
     row = rows["bwv269.mxl"]
@@ -81,7 +86,7 @@ def test_every_format_becomes_a_chorale_and_the_rest_is_listed(built):
 
 def test_the_split_follows_the_melody(built):
     out, built = built
-    rows = {r["source"]: r["split"] for r in csv.DictReader(open(out / "manifest.csv", encoding="utf-8"))}
+    rows = {r["source"]: r["split"] for r in manifest(out)}
     assert rows["exported.mid"] == rows["kern/jsb.csv"]  # the same chorale twice: twins share a split
     assert built["splits"] == {s: list(rows.values()).count(s) for s in dict.fromkeys(rows.values())}
 

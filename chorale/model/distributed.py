@@ -155,7 +155,8 @@ def fit(model, strategy, batches, *, steps_per_epoch: int, epochs: int, initial_
     targets[, weights]) global batches; `validation_data` is (inputs, targets) in whole
     global batches), across the strategy's replicas. `shuffle` is unused: the batches
     come shuffled."""
-    from chorale.backend import keras, tensorflow as tf
+    from chorale.backend import keras
+    from chorale.backend import tensorflow as tf
 
     replicas = strategy.num_replicas_in_sync
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
