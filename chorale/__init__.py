@@ -6,7 +6,7 @@
     piece.save("song.mid")                # .mid .csv .wav .png .musicxml .pdf
     satb = model.harmonize(chorale.load("tune.mid"), candidates=8, seed=1)
 
-Public names: load_model, Model, load, Chorale, train, evaluate, ChoraleError (see
+Public names: load_model, Model, load, Chorale, train, evaluate, build_dataset, ChoraleError (see
 docs/api.md). They are imported on first use, so `import chorale` stays light (no
 TensorFlow, no music21, no NumPy).
 """
@@ -26,6 +26,7 @@ class ChoraleError(Exception):
 
 
 _LAZY = {"load_model": "chorale.api", "Model": "chorale.api", "train": "chorale.api", "evaluate": "chorale.api",
+         "build_dataset": "chorale.api",
          "load": "chorale.piece", "Chorale": "chorale.piece"}
 __all__ = ["ChoraleError", *_LAZY]
 

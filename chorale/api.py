@@ -15,6 +15,9 @@ stepped in NumPy (`chorale.sampling`).
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import io
 import time
 from pathlib import Path
 
@@ -25,7 +28,7 @@ from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, VOICES
 from chorale.limits import MAX_BARS, MAX_LIST_CHARS
 from chorale.piece import Chorale, load
 
-__all__ = ["Model", "load_model", "load", "train", "evaluate"]
+__all__ = ["Model", "load_model", "load", "train", "evaluate", "build_dataset"]
 
 
 def load_model(path=None) -> Model:
@@ -340,7 +343,40 @@ def _line_of(melody, voice: str) -> tuple[np.ndarray, tuple[int, ...]]:
     return trimmed(line, getattr(melody, "fermatas", ()), f"the melody has no notes in the {voice}")
 
 
-# ---------------------------------------------------------------------------- train / evaluate
+# ---------------------------------------------------------------------------- data / train / evaluate
+def build_dataset(source=None, out=None, *, force: bool = False, limit: int | None = None, jobs: int = 2,
+                  progress=None) -> dict:
+    """Build a dataset folder: the JSB layout, a manifest (title, key, meter, fermatas) and
+    the melody-aware split.
+
+    source None: music21's Bach chorales, into `out` (default: the bundled data/chorales).
+    source a folder: every MusicXML, MIDI, Humdrum kern or JSB CSV file under it that holds
+    a four-part chorale in 4/4 or 3/4; the others are skipped with the reason. `out` then
+    defaults to outputs/datasets/<source's name>. `jobs` processes parse; `progress(done,
+    total)` counts files. Returns {"out", "chorales", "splits": {split: count}, "skipped":
+    [(file, reason)]}; when nothing is usable, ChoraleError, and nothing is written."""
+    from chorale.data import corpus, scores
+    from chorale.io.files import bundled
+
+    def counted(items, length):
+        def each():
+            for item in items:
+                yield item
+                progress(1, length)
+        return contextlib.nullcontext(each() if progress is not None else items)
+
+    if source is None:
+        out = Path(out) if out is not None else bundled("chorales")
+        kept, skipped = corpus.build(out, force=force, limit=limit, jobs=jobs, progress=counted)
+    else:
+        source = Path(source)
+        out = Path(out) if out is not None else Path(defaults.DATASETS) / (source.resolve().name or "dataset")
+        kept, skipped = scores.build(source, out, force=force, limit=limit, jobs=jobs, progress=counted)
+    splits = [row[1] for row in csv.reader(io.StringIO((out / "manifest.csv").read_text(encoding="utf-8")))][1:]
+    return {"out": str(out), "chorales": len(kept), "splits": {s: splits.count(s) for s in dict.fromkeys(splits)},
+            "skipped": skipped}
+
+
 def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = None,
           batch_size: int | None = None, learning_rate: float | None = None, augment: bool | None = None,
           plan: bool | None = None, look_ahead: bool | None = None, seed: int | None = None,
@@ -357,10 +393,14 @@ def train(out=None, *, data=None, arch: str | None = None, epochs: int | None = 
         raise ChoraleError("resume needs the run folder to continue (out=...)")
     out = Path(out) if out is not None else Path(defaults.RUNS) / f"{arch or 'default'}-{time.strftime('%Y%m%d-%H%M%S')}"
     seed = None if seed is None else random_seed(seed)
-    check_run_folder(out, resume, force)  # before TensorFlow loads: a wrong folder is said at once
+    from chorale.model.distributed import is_chief
+
+    writes = distribute != "mirrored" or is_chief()  # on several machines only the chief writes `out`
+    if writes:
+        check_run_folder(out, resume, force)  # before TensorFlow loads: a wrong folder is said at once
     from chorale.model.train import train as run_training
 
-    with run_lock(out):  # a second command writing this folder is refused at once
+    with run_lock(out) if writes else contextlib.nullcontext():  # a second command writing it is refused at once
         card = run_training(out, data=data, arch=arch, epochs=epochs, batch_size=batch_size,
                             learning_rate=learning_rate, augment=augment, plan=plan, look_ahead=look_ahead,
                             seed=seed, options=options,
@@ -410,17 +450,6 @@ def instrument(name) -> int:
     from chorale.io.instruments import program_number
 
     return program_number(name)
-
-
-def build_dataset(out=None, *, force: bool = False, limit: int | None = None, jobs: int = 2, progress=None):
-    """Build the dataset from music21's Bach chorales into `out` (default: the bundled
-    data/chorales): (out, kept, skipped), skipped as (source, reason)."""
-    from chorale.data import corpus
-    from chorale.io.files import bundled
-
-    out = out or bundled("chorales")
-    kept, skipped = corpus.build(out, force=force, limit=limit, jobs=jobs, progress=progress)
-    return out, kept, skipped
 
 
 def dataset_info(path=None) -> dict:

@@ -17,3 +17,4 @@ SPLIT = "test"  # held-out chorales: primers, evaluation
 GENERATE_OUT = "outputs/chorale.mid"
 HARMONIZE_OUT = "outputs/harmonized.mid"
 RUNS = "outputs/models"  # where `chorale train` puts a run without --out
+DATASETS = "outputs/datasets"  # where `chorale data build --from DIR` puts DIR's dataset without --out

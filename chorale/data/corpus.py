@@ -49,10 +49,12 @@ class Piece:
     key: str
     time_signature: str
     fermatas: tuple[int, ...] = ()  # grid rows where a chord under a fermata starts
+    title: str | None = None  # a user's score's own title; None: a Bach score, titled by its BWV number
 
     @property
     def bwv(self) -> str:
-        return Path(self.source).stem.removeprefix("bwv")
+        """The BWV number of a Bach corpus score; blank for a user's score."""
+        return Path(self.source).stem.removeprefix("bwv") if self.title is None else ""
 
 
 def corpus_root() -> Path:
@@ -244,24 +246,38 @@ def assign_splits(pieces: list[Piece]) -> list[str]:
     return [split_of(pieces[g].source) for g in groups]
 
 
-def build(out, *, force: bool = False, limit: int | None = None, jobs: int = 2,
-          progress=lambda items, length: contextlib.nullcontext(items)) -> tuple[list[Piece], list[tuple[str, str]]]:
-    """Build the dataset folder `out`; return (kept pieces, [(source, reason skipped)]).
+class NothingKept(ChoraleError):
+    """No source became a chorale; `skipped` holds each (source, reason)."""
+
+    def __init__(self, message: str, skipped: list[tuple[str, str]]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
+def build(out, *, sources: list[str] | None = None, convert=convert, force: bool = False, limit: int | None = None,
+          jobs: int = 2, progress=lambda items, length: contextlib.nullcontext(items)
+          ) -> tuple[list[Piece], list[tuple[str, str]]]:
+    """Build the dataset folder `out` from `sources` (default: the Bach corpus), each made a
+    Piece or a reason by `convert`; return (kept pieces, [(source, reason skipped)]).
 
     The folder is written beside `out` and renamed into place, so a failed build leaves
-    the old dataset untouched. `progress(iterable, length)` may wrap the parsing loop."""
+    the old dataset untouched; a build that keeps nothing writes nothing.
+    `progress(iterable, length)` may wrap the parsing loop."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ChoraleError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not force:
         raise ChoraleError(f"{out}: already exists and is not empty (use --force to replace it)")
-    sources = corpus_sources()[:limit]
+    sources = (corpus_sources() if sources is None else sources)[:limit]
     with Pool(jobs) if jobs > 1 else contextlib.nullcontext() as pool:
         results = pool.imap(convert, sources, chunksize=4) if pool else map(convert, sources)
         with progress(results, len(sources)) as results:
             converted = dict(zip(sources, results))
     kept = [p for p in converted.values() if isinstance(p, Piece)]
     skipped = [(s, r) for s, r in converted.items() if isinstance(r, str)]
+    if not kept:
+        raise NothingKept(f"{out}: not written: none of the {len(sources)} files is a four-part chorale "
+                          f"the grid can hold", skipped)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
@@ -276,12 +292,13 @@ def build(out, *, force: bool = False, limit: int | None = None, jobs: int = 2,
 
 
 def _write(folder: Path, pieces: list[Piece]) -> None:
-    rows, known_titles = [], titles()
+    rows, known_titles = [], titles() if any(p.title is None for p in pieces) else {}
     for number, (piece, split) in enumerate(zip(pieces, assign_splits(pieces))):
         name = f"chorale_{number:03d}"
         (folder / split).mkdir(exist_ok=True)
         write_csv(folder / split / f"{name}.csv", piece.notes)
-        rows.append((name, split, piece.bwv, _title(piece.bwv, known_titles), piece.key, piece.time_signature,
+        title = piece.title if piece.title is not None else _title(piece.bwv, known_titles)
+        rows.append((name, split, piece.bwv, title, piece.key, piece.time_signature,
                      len(piece.notes), piece.source, format_fermatas(piece.fermatas)))
     with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows([MANIFEST_COLUMNS, *rows])

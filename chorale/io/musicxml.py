@@ -105,7 +105,7 @@ def _spelled(p, key, degrees: set[str]):
 
 
 # ---------------------------------------------------------------------------- import
-def _musicxml_text(path: Path, data: bytes) -> str:
+def musicxml_text(path: Path, data: bytes) -> str:
     """The score's XML: the file itself, or for .mxl the root file of the zip, whose
     uncompressed size is checked before it is inflated (a small .mxl can hold gigabytes)."""
     if path.suffix.lower() != ".mxl":
@@ -130,7 +130,7 @@ def _musicxml_text(path: Path, data: bytes) -> str:
 def musicxml_lines(path: Path, data: bytes):
     from music21 import converter, expressions, meter, stream
 
-    text = _musicxml_text(path, data)
+    text = musicxml_text(path, data)
     try:
         with warnings.catch_warnings():  # music21 warns before it fails: the error says it all
             warnings.simplefilter("ignore")

@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -28,7 +29,8 @@ from chorale.backend import tensorflow as tf
 from chorale.data.loader import load
 from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
-from chorale.model import plan as plans
+from chorale.model import distributed, plan as plans
+from chorale.model.distributed import is_chief
 from chorale.model.masks import known_ids, random_known
 from chorale.model.run import check_run_folder, safe_load, write_sampler
 from chorale.registry import BACKBONES, DEFAULT_BACKBONE, WINDOW
@@ -111,7 +113,7 @@ def strategy_for(distribute: str | None):
     if distribute != "mirrored":
         raise ChoraleError(f"unknown --distribute '{distribute}' (choose from: none, mirrored)")
     if os.environ.get("TF_CONFIG"):
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return distributed.strategy()
     return tf.distribute.MirroredStrategy()
 
 
@@ -137,20 +139,6 @@ def _fresh_out(out: Path) -> None:
         raise ChoraleError(f"{out}: cannot create the folder ({e.strerror})") from None
 
 
-def is_chief() -> bool:
-    """Whether this process writes the run: always, unless TF_CONFIG makes it one of several
-    workers other than the chief (the "chief" task, else worker 0: TensorFlow's convention)."""
-    try:
-        config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-        task, cluster = config.get("task") or {}, config.get("cluster") or {}
-    except (ValueError, AttributeError):
-        raise ChoraleError("TF_CONFIG is not the JSON TensorFlow expects ({\"cluster\": ..., \"task\": ...})") from None
-    if not task:
-        return True
-    return task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0
-                                            and "chief" not in cluster)
-
-
 def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None, learning_rate=None,
           augment=None, seed=None, options: dict | None = None, resume=False, force=False,
           distribute=None, verbose=None, patience=PATIENCE, plan=None, look_ahead=None, window=None) -> dict | None:
@@ -161,16 +149,18 @@ def train(out, data=None, arch: str | None = None, epochs=None, batch_size=None,
     (chorale.model.masks), the loss on the unknown ones. `window`: chords per training window.
 
     On several machines (`distribute="mirrored"` with TF_CONFIG) every worker runs this; only
-    the chief writes `out`. The others train in a scratch folder they delete, and return None.
+    the chief writes `out`. The others train in a scratch folder they delete, and return None
+    (to resume, they copy the run from `out`, which they must see, e.g. on a shared disk).
     """
     settings = dict(data=data, arch=arch, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                     augment=augment, seed=seed, options=options, force=force, distribute=distribute,
                     verbose=verbose, patience=patience, plan=plan, look_ahead=look_ahead, window=window)
     if distribute == "mirrored" and not is_chief():
-        if resume:
-            raise ChoraleError("--resume continues a run on one machine; start a run on several machines afresh")
         with tempfile.TemporaryDirectory(prefix="chorale-worker-") as scratch:
-            _train(Path(scratch) / "run", resume=False, **settings)
+            if resume:
+                check_run_folder(Path(out), resume, force)
+                shutil.copytree(out, Path(scratch) / "run")
+            _train(Path(scratch) / "run", resume=resume, **settings)
         return None
     return _train(out, resume=resume, **settings)
 
@@ -230,7 +220,7 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
             seed = int(np.random.SeedSequence().entropy % 2**31)
         run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**BACKBONES[arch].options, **(options or {})},
                    data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
-        vocab = Vocabulary.fit(dataset.grids("train") + dataset.grids("valid"))
+        vocab = Vocabulary.fit([g for split in dataset.splits for g in dataset.grids(split)])  # test too: scored below
         run["vocabulary"] = vocab.to_dict()
         run["voice_ranges"] = voice_ranges(dataset.grids("train")).tolist()
         run = json.loads(json.dumps(run))  # tuples become lists, as run.json stores them
@@ -269,11 +259,12 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
                 raise ChoraleError(f"distributed training needs at least {run['batch_size']} validation windows")
         steps = len(x) // run["batch_size"] if whole else -(-len(x) // run["batch_size"])
         # validation with the plan unknown and nothing known: the unconditional NLL, comparable across models
-        model.fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts, p,
-                          run["look_ahead"]),
-                  steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
-                  validation_data=(model_inputs(model, v[:, :-1]), v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
-                  verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
+        fit = distributed.fit_function(model, strategy)  # model.fit, or a loop Keras's fit cannot run across workers
+        fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts, p,
+                    run["look_ahead"]),
+            steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
+            validation_data=(model_inputs(model, v[:, :-1]), v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
+            verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
     elapsed = sum(h["seconds"] for h in history)
 
     best = min(history, key=lambda h: h["val_loss"])
@@ -284,7 +275,8 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
         | {"transposed_epochs": sum(transposed_epoch(e, run["epochs"]) for e in range(run["epochs"]))
            if run["augment"] else 0,
            "window_chords": run["window"], "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
-           "distribute": distribute or "none"},
+           "distribute": distribute or "none", "workers": distributed.workers(strategy),
+           "global_batch": run["batch_size"]},
         "plan": plans.PLAN_VERSION if run["plan"] else 0,
         "look_ahead": bool(run["look_ahead"]),
         "vocabulary": run["vocabulary"], "voice_ranges": run["voice_ranges"],
