@@ -4,8 +4,9 @@ A backbone maps (batch, time, features) -> (batch, time, channels) and never loo
 ahead: output t depends on inputs <= t only. The chorale model adds a token embedding
 (plus voice and position-in-bar embeddings) in front and a Dense layer giving logits
 over the vocabulary, so output t predicts token t + 1. Everything is plain Keras layers
-(causal Conv1D, GRU, LSTM, Dense, Embedding) so a sampler can later step the weights one
-token at a time (Fast WaveNet queues, carried recurrent state).
+(causal Conv1D, GRU, LSTM, Dense, Embedding; relative attention: chorale.model.attention)
+so a sampler can later step the weights one token at a time (Fast WaveNet queues,
+carried recurrent state, a key/value cache).
 
 Everything the model is told in advance enters at the embedding, one path for all of it:
 the plan (key, fermatas, end: chorale.model.plan) and, with look-ahead, the known cells
@@ -21,9 +22,10 @@ layers, ops = keras.layers, keras.ops
 
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary
+from chorale.model.attention import transformer_stack
 from chorale.model.plan import SIZES as PLAN_SIZES
 
-BACKBONES = ("wavenet", "conv-gru", "gru", "lstm", "reference")
+BACKBONES = ("wavenet", "conv-gru", "gru", "lstm", "reference", "transformer")
 
 # Every option's default, the one place they live (train's defaults pick among them).
 DEFAULTS = {
@@ -33,6 +35,9 @@ DEFAULTS = {
     "gru": dict(units=128, layers=2, dropout=0.0),
     "lstm": dict(units=128, layers=2, dropout=0.0),
     "reference": {},
+    # relative attention over the whole piece (chorale.model.attention): distances clipped
+    # at 256 tokens (4 bars); the sampler refuses pieces over max_context tokens (1024 steps, 64 bars)
+    "transformer": dict(width=128, layers=4, heads=4, ffn=256, max_distance=256, dropout=0.1, max_context=4096),
 }
 
 
@@ -218,6 +223,8 @@ def _stack(arch: str, o: dict) -> list:
         if o["dropout"]:
             stack.append(layers.Dropout(o["dropout"]))
         stack += _recurrent(layers.GRU, o["units"], o["layers"], o["dropout"])
+    elif arch == "transformer":
+        stack = transformer_stack(o)
     elif arch in ("gru", "lstm"):
         cell = layers.GRU if arch == "gru" else layers.LSTM
         stack = _recurrent(cell, o["units"], o["layers"], o["dropout"])

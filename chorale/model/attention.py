@@ -1,0 +1,124 @@
+"""Causal self-attention with relative positions: the "transformer" backbone's layers.
+
+Music Transformer (Huang et al. 2018) adds to each attention logit a term that depends
+on how far back the key is: logit(i, j) = q_i . (k_j + e_(i-j)) / sqrt(d), one learned
+vector e per distance and head (Shaw et al. 2018). Computing q_i . e_(i-j) for every
+pair naively builds an (L, L, d) tensor; "skewing" gets the same (L, L) matrix from
+Q E^T, an (L, L) product, by a pad, a reshape and a slice (`relative_logits`), so memory
+stays that of ordinary attention.
+
+Distances are clipped at `max_distance` - 1 (Shaw's clipping): every key further back
+shares the last vector. The table then has a fixed size, any length can be run, and the
+NumPy sampler reads q . E once per step (chorale.sampling.attention_step). The Keras
+layers run any length; the sampler's key/value cache holds at most `max_context` tokens
+and refuses a longer piece, naming the limit (the cache and the cost of a step grow with
+the past).
+Layers are pre-norm: x + attention(norm(x)), then x + feed-forward(norm(x)).
+"""
+
+from __future__ import annotations
+
+from chorale.backend import keras
+
+layers, ops = keras.layers, keras.ops
+
+NORM_EPSILON = 1e-5  # every LayerNormalization here; the sampler uses the same
+
+
+def relative_logits(q, table, length):
+    """(batch, heads, L, L) with [.., i, j] = q_i . table[:, min(i - j, M - 1)] for j <= i
+    (garbage above the diagonal: the caller masks it). q: (batch, heads, L, d); table:
+    (heads, M, d). Skewing: column m of Q E^T holds distance L - 1 - m; padding a zero
+    column in front and reading the (L, L + 1) block as (L + 1, L) shifts row i left by
+    L - 1 - i, which puts distance i - j at column j."""
+    distance = ops.minimum(ops.arange(length - 1, -1, -1), ops.shape(table)[1] - 1)
+    e = ops.take(table, distance, axis=1)  # (heads, L, d): column m is distance L - 1 - m
+    qe = ops.matmul(q, ops.swapaxes(e, -1, -2)[None])  # (batch, heads, L, L)
+    batch, heads = ops.shape(q)[0], ops.shape(q)[1]
+    padded = ops.pad(qe, ((0, 0), (0, 0), (0, 0), (1, 0)))
+    return ops.reshape(padded, (batch, heads, length + 1, length))[:, :, 1:, :]
+
+
+@keras.saving.register_keras_serializable(package="chorale")
+class RelativeAttention(layers.Layer):
+    """Causal multi-head self-attention, (batch, time, width) -> same, with clipped relative
+    position logits (see the module docstring). Position t attends to positions <= t only."""
+
+    def __init__(self, width, heads, max_distance, dropout=0.0, max_context=None, **kwargs):
+        super().__init__(**kwargs)
+        if width % heads:
+            raise ValueError(f"width {width} is not a multiple of heads {heads}")
+        self.width, self.heads, self.max_distance, self.dropout_rate = width, heads, max_distance, dropout
+        self.max_context = max_context  # tokens the sampler's cache holds (None: no limit); see the module docstring
+        self.qkv = layers.Dense(3 * width, name="qkv")
+        self.out = layers.Dense(width, name="out")
+        self.dropout = layers.Dropout(dropout)
+
+    def build(self, input_shape):
+        self.qkv.build(input_shape)
+        self.out.build(tuple(input_shape[:-1]) + (self.width,))
+        self.distances = self.add_weight(shape=(self.heads, self.max_distance, self.width // self.heads),
+                                         initializer=keras.initializers.RandomNormal(stddev=0.02), name="distances")
+
+    def call(self, x, training=None):
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        size = self.width // self.heads
+        qkv = ops.reshape(self.qkv(x), (batch, length, 3, self.heads, size))
+        qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, time, size)
+        q, k, v = qkv[0] * (size ** -0.5), qkv[1], qkv[2]
+        logits = ops.matmul(q, ops.swapaxes(k, -1, -2)) + relative_logits(q, self.distances, length)
+        t = ops.arange(length)
+        causal = t[None, :] <= t[:, None]
+        logits = ops.where(causal[None, None], logits, ops.full_like(logits, -1e9))
+        weights = self.dropout(ops.softmax(logits, axis=-1), training=training)
+        h = ops.reshape(ops.transpose(ops.matmul(weights, v), (0, 2, 1, 3)), (batch, length, self.width))
+        return self.out(h)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width, "heads": self.heads,
+                "max_distance": self.max_distance, "dropout": self.dropout_rate, "max_context": self.max_context}
+
+
+@keras.saving.register_keras_serializable(package="chorale")
+class TransformerBlock(layers.Layer):
+    """Pre-norm decoder block: x + attention(norm(x)), then x + mlp(norm(x)), the mlp
+    Dense(ffn, relu) -> Dense(width); dropout on both branches."""
+
+    def __init__(self, width, heads, ffn, max_distance, dropout=0.0, max_context=None, **kwargs):
+        super().__init__(**kwargs)
+        self.width, self.heads, self.ffn, self.max_distance, self.dropout_rate = width, heads, ffn, max_distance, dropout
+        self.max_context = max_context
+        self.norm1 = layers.LayerNormalization(epsilon=NORM_EPSILON, name="norm1")
+        self.attention = RelativeAttention(width, heads, max_distance, dropout, max_context, name="attention")
+        self.norm2 = layers.LayerNormalization(epsilon=NORM_EPSILON, name="norm2")
+        self.expand = layers.Dense(ffn, activation="relu", name="expand")
+        self.contract = layers.Dense(width, name="contract")
+        self.dropout = layers.Dropout(dropout)
+
+    def build(self, input_shape):
+        for layer in (self.norm1, self.attention, self.norm2, self.expand):
+            layer.build(input_shape)
+        self.contract.build(tuple(input_shape[:-1]) + (self.ffn,))
+
+    def call(self, x, training=None):
+        x = x + self.dropout(self.attention(self.norm1(x), training=training), training=training)
+        return x + self.dropout(self.contract(self.expand(self.norm2(x))), training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "width": self.width, "heads": self.heads, "ffn": self.ffn,
+                "max_distance": self.max_distance, "dropout": self.dropout_rate, "max_context": self.max_context}
+
+
+def transformer_stack(o: dict) -> list:
+    """The backbone's layers: project the embedding to `width`, the blocks, a final norm."""
+    return ([layers.Dense(o["width"], name="project")]
+            + [TransformerBlock(o["width"], o["heads"], o["ffn"], o["max_distance"], o["dropout"],
+                                o["max_context"], name=f"block{i}")
+               for i in range(o["layers"])]
+            + [layers.LayerNormalization(epsilon=NORM_EPSILON, name="final_norm")])
