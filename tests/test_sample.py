@@ -17,6 +17,7 @@ SMALL = {
     "gru": dict(units=8),
     "lstm": dict(units=8),
     "reference": {},
+    "transformer": dict(width=8, layers=1, heads=2, ffn=8, max_distance=16),
 }
 
 

@@ -25,6 +25,13 @@ layers, ops = keras.layers, keras.ops
 NORM_EPSILON = 1e-5  # every LayerNormalization here; the sampler uses the same
 
 
+def _branch_end():
+    """The last layer of each residual branch starts small (Glorot / 10): the blocks start
+    near the identity and the token's own embedding is not drowned at first (after 60 steps
+    of batch 16 on the chorales: loss 1.93 against 2.10 with plain Glorot)."""
+    return keras.initializers.VarianceScaling(0.01, "fan_avg", "uniform")
+
+
 def relative_logits(q, table, length):
     """(batch, heads, L, L) with [.., i, j] = q_i . table[:, min(i - j, M - 1)] for j <= i
     (garbage above the diagonal: the caller masks it). q: (batch, heads, L, d); table:
@@ -42,7 +49,9 @@ def relative_logits(q, table, length):
 @keras.saving.register_keras_serializable(package="chorale")
 class RelativeAttention(layers.Layer):
     """Causal multi-head self-attention, (batch, time, width) -> same, with clipped relative
-    position logits (see the module docstring). Position t attends to positions <= t only."""
+    position logits (see the module docstring). Position t attends to positions <= t only.
+    `dropout` applies to the output (drawing a mask over every (time, time) weight cost more
+    than the rest of the layer on a CPU)."""
 
     def __init__(self, width, heads, max_distance, dropout=0.0, max_context=None, **kwargs):
         super().__init__(**kwargs)
@@ -51,7 +60,7 @@ class RelativeAttention(layers.Layer):
         self.width, self.heads, self.max_distance, self.dropout_rate = width, heads, max_distance, dropout
         self.max_context = max_context  # tokens the sampler's cache holds (None: no limit); see the module docstring
         self.qkv = layers.Dense(3 * width, name="qkv")
-        self.out = layers.Dense(width, name="out")
+        self.out = layers.Dense(width, kernel_initializer=_branch_end(), name="out")
         self.dropout = layers.Dropout(dropout)
 
     def build(self, input_shape):
@@ -68,11 +77,10 @@ class RelativeAttention(layers.Layer):
         q, k, v = qkv[0] * (size ** -0.5), qkv[1], qkv[2]
         logits = ops.matmul(q, ops.swapaxes(k, -1, -2)) + relative_logits(q, self.distances, length)
         t = ops.arange(length)
-        causal = t[None, :] <= t[:, None]
-        logits = ops.where(causal[None, None], logits, ops.full_like(logits, -1e9))
-        weights = self.dropout(ops.softmax(logits, axis=-1), training=training)
+        future = ops.cast(t[None, :] > t[:, None], logits.dtype) * -1e9  # (L, L): a key ahead gets no weight
+        weights = ops.softmax(logits + future[None, None], axis=-1)
         h = ops.reshape(ops.transpose(ops.matmul(weights, v), (0, 2, 1, 3)), (batch, length, self.width))
-        return self.out(h)
+        return self.dropout(self.out(h), training=training)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -85,7 +93,7 @@ class RelativeAttention(layers.Layer):
 @keras.saving.register_keras_serializable(package="chorale")
 class TransformerBlock(layers.Layer):
     """Pre-norm decoder block: x + attention(norm(x)), then x + mlp(norm(x)), the mlp
-    Dense(ffn, relu) -> Dense(width); dropout on both branches."""
+    Dense(ffn, relu) -> Dense(width); dropout at the end of both branches."""
 
     def __init__(self, width, heads, ffn, max_distance, dropout=0.0, max_context=None, **kwargs):
         super().__init__(**kwargs)
@@ -95,7 +103,7 @@ class TransformerBlock(layers.Layer):
         self.attention = RelativeAttention(width, heads, max_distance, dropout, max_context, name="attention")
         self.norm2 = layers.LayerNormalization(epsilon=NORM_EPSILON, name="norm2")
         self.expand = layers.Dense(ffn, activation="relu", name="expand")
-        self.contract = layers.Dense(width, name="contract")
+        self.contract = layers.Dense(width, kernel_initializer=_branch_end(), name="contract")
         self.dropout = layers.Dropout(dropout)
 
     def build(self, input_shape):
@@ -104,7 +112,7 @@ class TransformerBlock(layers.Layer):
         self.contract.build(tuple(input_shape[:-1]) + (self.ffn,))
 
     def call(self, x, training=None):
-        x = x + self.dropout(self.attention(self.norm1(x), training=training), training=training)
+        x = x + self.attention(self.norm1(x), training=training)
         return x + self.dropout(self.contract(self.expand(self.norm2(x))), training=training)
 
     def compute_output_shape(self, input_shape):

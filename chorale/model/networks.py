@@ -23,9 +23,8 @@ layers, ops = keras.layers, keras.ops
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary
 from chorale.model.attention import transformer_stack
+from chorale.model.card import BACKBONES
 from chorale.model.plan import SIZES as PLAN_SIZES
-
-BACKBONES = ("wavenet", "conv-gru", "gru", "lstm", "reference", "transformer")
 
 # Every option's default, the one place they live (train's defaults pick among them).
 DEFAULTS = {
@@ -36,8 +35,9 @@ DEFAULTS = {
     "lstm": dict(units=128, layers=2, dropout=0.0),
     "reference": {},
     # relative attention over the whole piece (chorale.model.attention): distances clipped
-    # at 256 tokens (4 bars); the sampler refuses pieces over max_context tokens (1024 steps, 64 bars)
-    "transformer": dict(width=128, layers=4, heads=4, ffn=256, max_distance=256, dropout=0.1, max_context=4096),
+    # at 256 tokens (4 bars); the sampler refuses pieces over max_context tokens (1024 steps,
+    # 64 bars). Sized for a 2-core CPU: the (time, time) work per head dominates (docs/models.md).
+    "transformer": dict(width=64, layers=4, heads=2, ffn=192, max_distance=256, dropout=0.1, max_context=4096),
 }
 
 
