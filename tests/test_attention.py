@@ -130,6 +130,7 @@ def trained(tmp_path_factory):
     return out, card
 
 
+@pytest.mark.slow
 def test_a_tiny_run_learns_and_writes_a_whole_run_folder(trained):
     out, card = trained
     import pandas as pd
@@ -143,6 +144,7 @@ def test_a_tiny_run_learns_and_writes_a_whole_run_folder(trained):
     assert (out / "sampler.npz").is_file() and sampler.max_tokens == 64
 
 
+@pytest.mark.slow
 def test_bad_model_folders_are_one_line_errors(trained, tmp_path):
     out, card = trained
     unknown = tmp_path / "unknown"
