@@ -43,11 +43,14 @@ def extract_block(block) -> tuple[str, dict]:
     return "transformer_block", p
 
 
+def _normalized(x, epsilon):
+    """LayerNormalization before its scale and shift."""
+    centred = x - x.mean(axis=-1, keepdims=True)
+    return centred / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + epsilon)
+
+
 def layer_norm(x, gamma, beta, epsilon):
-    mean = x.mean(axis=-1, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axis=-1, keepdims=True)
-    return centred / np.sqrt(var + epsilon) * gamma + beta
+    return _normalized(x, epsilon) * gamma + beta
 
 
 class LayerNormStep:
@@ -73,29 +76,35 @@ class TransformerBlockStep:
         self.size = self.width // self.heads
         self.limit = None if p.get("max_context") is None else int(p["max_context"])
         self.distances = p["distances"]  # (heads, max_distance, size)
-        self.keys = self.values = np.zeros((batch, self.heads, 0, self.size), np.float32)
+        # fewer NumPy calls per token: each norm's scale and shift folded into the matrix that
+        # reads it, the query's 1 / sqrt(size) into its columns
+        scale = np.ones(3 * self.width, np.float32)
+        scale[:self.width] = self.size ** -0.5
+        self.qkv_kernel = (p["norm1_gamma"][:, None] * p["qkv_kernel"] * scale).astype(np.float32)
+        self.qkv_bias = ((p["norm1_beta"] @ p["qkv_kernel"] + p["qkv_bias"]) * scale).astype(np.float32)
+        self.expand_kernel = (p["norm2_gamma"][:, None] * p["expand_kernel"]).astype(np.float32)
+        self.expand_bias = (p["norm2_beta"] @ p["expand_kernel"] + p["expand_bias"]).astype(np.float32)
+        self.cache = np.zeros((batch, 2, self.heads, 0, self.size), np.float32)  # keys, values
 
     def _make_room(self, t):
         if self.limit is not None and t >= self.limit:
             raise context_limit_error(self.limit, t + 1)
-        capacity = self.keys.shape[2]
+        capacity = self.cache.shape[3]
         if t < capacity:
             return
         grown = max(FIRST_CAPACITY, 2 * capacity)
         grown = grown if self.limit is None else min(grown, self.limit)
-        for name in ("keys", "values"):
-            cache = np.zeros((self.batch, self.heads, grown, self.size), np.float32)
-            cache[:, :, :capacity] = getattr(self, name)
-            setattr(self, name, cache)
+        cache = np.zeros((self.batch, 2, self.heads, grown, self.size), np.float32)
+        cache[:, :, :, :capacity] = self.cache
+        self.cache = cache
 
     def __call__(self, x, t):
         p, batch, heads, size = self.p, self.batch, self.heads, self.size
         self._make_room(t)
-        h = layer_norm(x, p["norm1_gamma"], p["norm1_beta"], p["norm1_epsilon"])
-        qkv = (h @ p["qkv_kernel"] + p["qkv_bias"]).reshape(batch, 3, heads, size)
-        q = qkv[:, 0] * np.float32(size ** -0.5)  # (batch, heads, size)
-        self.keys[:, :, t], self.values[:, :, t] = qkv[:, 1], qkv[:, 2]
-        keys, values = self.keys[:, :, :t + 1], self.values[:, :, :t + 1]
+        qkv = (_normalized(x, p["norm1_epsilon"]) @ self.qkv_kernel + self.qkv_bias).reshape(batch, 3, heads, size)
+        q = qkv[:, 0]  # (batch, heads, size), already divided by sqrt(size)
+        self.cache[:, :, :, t] = qkv[:, 1:]
+        keys, values = self.cache[:, 0, :, :t + 1], self.cache[:, 1, :, :t + 1]
         logits = np.matmul(keys, q[..., None])[..., 0]  # (batch, heads, t + 1)
         near = np.matmul(self.distances[None], q[..., None])[..., 0]  # (batch, heads, max_distance): q . e_d
         distinct = min(t + 1, near.shape[-1])  # the last keys, at distances distinct - 1 .. 0
@@ -106,5 +115,5 @@ class TransformerBlockStep:
         weights /= weights.sum(axis=-1, keepdims=True)
         read = np.matmul(weights[:, :, None], values)[:, :, 0].reshape(batch, self.width)
         x = x + read @ p["out_kernel"] + p["out_bias"]
-        h = layer_norm(x, p["norm2_gamma"], p["norm2_beta"], p["norm2_epsilon"])
-        return x + np.maximum(h @ p["expand_kernel"] + p["expand_bias"], 0) @ p["contract_kernel"] + p["contract_bias"]
+        h = np.maximum(_normalized(x, p["norm2_epsilon"]) @ self.expand_kernel + self.expand_bias, 0)
+        return x + h @ p["contract_kernel"] + p["contract_bias"]
