@@ -7,7 +7,10 @@ pair naively builds an (L, L, d) tensor; "skewing" gets the same (L, L) matrix f
 Q E^T, an (L, L) product, by a pad, a reshape and a slice (`relative_logits`), so memory
 stays that of ordinary attention.
 
-Distances are clipped at `max_distance` - 1 (Shaw's clipping): every key further back
+With `distance_bias`, each head also adds a learned number per distance, b_(i-j), whatever
+the query (a T5-style bias): "the same voice one chord back" is learned in a few steps,
+where q . e alone must first grow a query for it. Distances are clipped at
+`max_distance` - 1 (Shaw's clipping): every key further back
 shares the last vector. The table then has a fixed size, any length can be run, and the
 NumPy sampler reads q . E once per step (chorale.sampling.attention_step). The Keras
 layers run any length; the sampler's key/value cache holds at most `max_context` tokens
@@ -53,12 +56,13 @@ class RelativeAttention(layers.Layer):
     `dropout` applies to the output (drawing a mask over every (time, time) weight cost more
     than the rest of the layer on a CPU)."""
 
-    def __init__(self, width, heads, max_distance, dropout=0.0, max_context=None, **kwargs):
+    def __init__(self, width, heads, max_distance, dropout=0.0, max_context=None, distance_bias=False, **kwargs):
         super().__init__(**kwargs)
         if width % heads:
             raise ValueError(f"width {width} is not a multiple of heads {heads}")
         self.width, self.heads, self.max_distance, self.dropout_rate = width, heads, max_distance, dropout
         self.max_context = max_context  # tokens the sampler's cache holds (None: no limit); see the module docstring
+        self.distance_bias = distance_bias
         self.qkv = layers.Dense(3 * width, name="qkv")
         self.out = layers.Dense(width, kernel_initializer=_branch_end(), name="out")
         self.dropout = layers.Dropout(dropout)
@@ -68,6 +72,8 @@ class RelativeAttention(layers.Layer):
         self.out.build(tuple(input_shape[:-1]) + (self.width,))
         self.distances = self.add_weight(shape=(self.heads, self.max_distance, self.width // self.heads),
                                          initializer=keras.initializers.RandomNormal(stddev=0.02), name="distances")
+        if self.distance_bias:
+            self.biases = self.add_weight(shape=(self.heads, self.max_distance), initializer="zeros", name="biases")
 
     def call(self, x, training=None):
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
@@ -75,7 +81,11 @@ class RelativeAttention(layers.Layer):
         qkv = ops.reshape(self.qkv(x), (batch, length, 3, self.heads, size))
         qkv = ops.transpose(qkv, (2, 0, 3, 1, 4))  # (3, batch, heads, time, size)
         q, k, v = qkv[0] * (size ** -0.5), qkv[1], qkv[2]
-        logits = ops.matmul(q, ops.swapaxes(k, -1, -2)) + relative_logits(q, self.distances, length)
+        table, reading = self.distances, q
+        if self.distance_bias:  # q . e_d + b_d as one product: q with a 1 appended, e_d with b_d
+            table = ops.concatenate([table, self.biases[..., None]], axis=-1)
+            reading = ops.concatenate([q, ops.ones_like(q[..., :1])], axis=-1)
+        logits = ops.matmul(q, ops.swapaxes(k, -1, -2)) + relative_logits(reading, table, length)
         t = ops.arange(length)
         future = ops.cast(t[None, :] > t[:, None], logits.dtype) * -1e9  # (L, L): a key ahead gets no weight
         weights = ops.softmax(logits + future[None, None], axis=-1)
@@ -87,7 +97,8 @@ class RelativeAttention(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "width": self.width, "heads": self.heads,
-                "max_distance": self.max_distance, "dropout": self.dropout_rate, "max_context": self.max_context}
+                "max_distance": self.max_distance, "dropout": self.dropout_rate, "max_context": self.max_context,
+                "distance_bias": self.distance_bias}
 
 
 @keras.saving.register_keras_serializable(package="chorale")
@@ -95,12 +106,14 @@ class TransformerBlock(layers.Layer):
     """Pre-norm decoder block: x + attention(norm(x)), then x + mlp(norm(x)), the mlp
     Dense(ffn, relu) -> Dense(width); dropout at the end of both branches."""
 
-    def __init__(self, width, heads, ffn, max_distance, dropout=0.0, max_context=None, **kwargs):
+    def __init__(self, width, heads, ffn, max_distance, dropout=0.0, max_context=None, distance_bias=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.width, self.heads, self.ffn, self.max_distance, self.dropout_rate = width, heads, ffn, max_distance, dropout
-        self.max_context = max_context
+        self.max_context, self.distance_bias = max_context, distance_bias
         self.norm1 = layers.LayerNormalization(epsilon=NORM_EPSILON, name="norm1")
-        self.attention = RelativeAttention(width, heads, max_distance, dropout, max_context, name="attention")
+        self.attention = RelativeAttention(width, heads, max_distance, dropout, max_context, distance_bias,
+                                           name="attention")
         self.norm2 = layers.LayerNormalization(epsilon=NORM_EPSILON, name="norm2")
         self.expand = layers.Dense(ffn, activation="relu", name="expand")
         self.contract = layers.Dense(width, kernel_initializer=_branch_end(), name="contract")
@@ -120,13 +133,14 @@ class TransformerBlock(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "width": self.width, "heads": self.heads, "ffn": self.ffn,
-                "max_distance": self.max_distance, "dropout": self.dropout_rate, "max_context": self.max_context}
+                "max_distance": self.max_distance, "dropout": self.dropout_rate, "max_context": self.max_context,
+                "distance_bias": self.distance_bias}
 
 
 def transformer_stack(o: dict) -> list:
     """The backbone's layers: project the embedding to `width`, the blocks, a final norm."""
     return ([layers.Dense(o["width"], name="project")]
             + [TransformerBlock(o["width"], o["heads"], o["ffn"], o["max_distance"], o["dropout"],
-                                o["max_context"], name=f"block{i}")
+                                o["max_context"], o["distance_bias"], name=f"block{i}")
                for i in range(o["layers"])]
             + [layers.LayerNormalization(epsilon=NORM_EPSILON, name="final_norm")])

@@ -37,7 +37,8 @@ DEFAULTS = {
     # relative attention over the whole piece (chorale.model.attention): distances clipped
     # at 256 tokens (4 bars); the sampler refuses pieces over max_context tokens (1024 steps,
     # 64 bars). Sized for a 2-core CPU: the (time, time) work per head dominates (docs/models.md).
-    "transformer": dict(width=64, layers=4, heads=2, ffn=192, max_distance=256, dropout=0.1, max_context=4096),
+    "transformer": dict(width=64, layers=4, heads=2, ffn=192, max_distance=256, dropout=0.1, max_context=4096,
+                        distance_bias=True),
 }
 
 

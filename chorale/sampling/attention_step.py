@@ -34,6 +34,8 @@ def extract_block(block) -> tuple[str, dict]:
     """chorale.model.attention.TransformerBlock's weights, flat (Sampler.save stores one level)."""
     attention = block.attention
     p = {"heads": int(block.heads), "max_context": block.max_context, "distances": np.asarray(attention.distances, np.float32)}
+    if attention.distance_bias:
+        p["biases"] = np.asarray(attention.biases, np.float32)
     for name, layer in (("norm1", block.norm1), ("norm2", block.norm2)):
         p[f"{name}_gamma"], p[f"{name}_beta"] = _weights(layer)
         p[f"{name}_epsilon"] = float(layer.epsilon)
@@ -76,6 +78,7 @@ class TransformerBlockStep:
         self.size = self.width // self.heads
         self.limit = None if p.get("max_context") is None else int(p["max_context"])
         self.distances = p["distances"]  # (heads, max_distance, size)
+        self.biases = p.get("biases")  # (heads, max_distance) or None
         # fewer NumPy calls per token: each norm's scale and shift folded into the matrix that
         # reads it, the query's 1 / sqrt(size) into its columns
         scale = np.ones(3 * self.width, np.float32)
@@ -107,6 +110,8 @@ class TransformerBlockStep:
         keys, values = self.cache[:, 0, :, :t + 1], self.cache[:, 1, :, :t + 1]
         logits = np.matmul(keys, q[..., None])[..., 0]  # (batch, heads, t + 1)
         near = np.matmul(self.distances[None], q[..., None])[..., 0]  # (batch, heads, max_distance): q . e_d
+        if self.biases is not None:
+            near += self.biases
         distinct = min(t + 1, near.shape[-1])  # the last keys, at distances distinct - 1 .. 0
         logits[..., t + 1 - distinct:] += near[..., distinct - 1::-1]
         if t + 1 > distinct:  # the keys further back share the last (clipped) distance
