@@ -229,7 +229,7 @@ def _parse_options(pairs):
 
 
 @cli.command("train", short_help="Train a chorale model.")
-@click.option("--arch", help="wavenet, conv-gru, gru, lstm or reference (default: wavenet).")
+@click.option("--arch", help="wavenet, conv-gru, gru, lstm, reference or transformer (default: wavenet).")
 @click.option("--data", "data_path", help="Dataset folder or archive (default: the bundled dataset).")
 @click.option("--epochs", type=POSITIVE,
               help="Maximum epochs; early stopping may end sooner (default: 16 for wavenet, 20 otherwise).")

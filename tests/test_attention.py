@@ -159,3 +159,29 @@ def test_bad_model_folders_are_one_line_errors(trained, tmp_path):
     with pytest.raises(ChoraleError, match="parameters") as e:
         load_run(mismatch)
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.slow
+def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    import chorale.model.train as train_module
+    from tests.test_train import make_dataset
+
+    data = make_dataset(tmp_path / "data")
+    options = dict(width=8, layers=1, heads=2, ffn=8, max_distance=8, embed_dim=4, dropout=0.0)  # as test_train
+
+    def run(out):
+        return train_module.train(out, data=data, arch="transformer", epochs=2, batch_size=2, seed=5, verbose=0,
+                                  options=options)
+
+    run(tmp_path / "straight")
+    with monkeypatch.context() as m:  # interrupted after the first epoch's checkpoint
+        m.setattr(train_module, "_stale", lambda history, patience=None: (_ for _ in ()).throw(KeyboardInterrupt)
+                  if len(history) == 1 else False)
+        with pytest.raises(KeyboardInterrupt):
+            run(tmp_path / "resumed")
+    card = train_module.train(tmp_path / "resumed", data=data, resume=True, verbose=0)
+    assert card["epochs_run"] == 2
+    straight = keras.saving.load_model(tmp_path / "straight" / "model.keras").get_weights()
+    resumed = keras.saving.load_model(tmp_path / "resumed" / "model.keras").get_weights()
+    for a, b in zip(straight, resumed):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
