@@ -4,11 +4,12 @@ The reference protocol: windows of 32+1 chords (132 tokens) every 16 chords, nex
 targets at every position. The transformer instead trains on whole chorales (`whole`):
 batches of chorales of similar length, each cut at `window` chords from a random bar when
 longer, the padding weighed out of the loss; it is validated on whole chorales
-(`WholeValidation`: the exact NLL per token, as `chorale evaluate` scores it). NumPy arrays in memory, one `fit` call per epoch on a freshly
-shuffled copy (the order depends only on seed and epoch, so a resumed run sees the same
-batches). After every epoch the run folder gets, in this order: model.keras (only when
-validation loss improved: it always holds the best model), checkpoint.keras (the last
-epoch, with optimizer state) and history.csv (the commit point a resume reads).
+(`WholeValidation`: the exact NLL per token, as `chorale evaluate` scores it).
+NumPy arrays in memory, one `fit` call per epoch on a freshly shuffled copy (the order
+depends only on seed and epoch, so a resumed run sees the same batches). After every
+epoch the run folder gets, in this order: model.keras (only when validation loss
+improved: it always holds the best model), checkpoint.keras (the last epoch, with
+optimizer state) and history.csv (the commit point a resume reads).
 TensorFlow-only code (strategies, op determinism) lives here, not in networks.py.
 """
 
@@ -36,7 +37,6 @@ from chorale.model.run import check_run_folder, safe_load, write_sampler
 WINDOW, SHIFT = 33, 16  # the reference protocol: chords per window (32 of context + 1), chords between windows
 WHOLE_WINDOW = 257  # whole-chorale training: longer chorales are cut to 256 + 1 chords (16 bars), from a random bar
 BAR_TOKENS = 16 * N_VOICES  # cuts start on a bar of the chorale's own count (as windows do)
-WHOLE_TOKENS = 8192  # validation: chorales per batch of similar length, at most this many tokens a batch
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
 # shifts, drawn among those that keep every voice inside its range (see transposed_epoch)
 PATIENCE = 3  # epochs without a better validation loss before stopping
