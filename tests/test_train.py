@@ -170,7 +170,7 @@ def one_line_error(result, *words):
 
 def test_bad_inputs(data, tmp_path):
     tiny = ["-o", "filters=4", "-o", "dilations=(1,2)", "-o", "embed_dim=4", "--epochs", "1", "--seed", "1"]
-    one_line_error(invoke("train", "--data", str(data), "--arch", "transformer", "--out", str(tmp_path / "x")),
+    one_line_error(invoke("train", "--data", str(data), "--arch", "perceiver", "--out", str(tmp_path / "x")),
                    "unknown architecture")
     one_line_error(invoke("train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")),
                    "no such file")
