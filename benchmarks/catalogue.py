@@ -447,7 +447,7 @@ CASES = [
     case("evaluate: no such split", "evaluate --model {model} --data {data} --split nosuch", "no 'nosuch' split"),
     # train: data, options, run folders
     case("train: no such data", "train --data nowhere --out run", "nowhere", "no such file"),
-    case("train: unknown architecture", "train --data {data} --arch transformer --out run", "unknown architecture"),
+    case("train: unknown architecture", "train --data {data} --arch perceiver --out run", "unknown architecture"),
     case("train: unknown backbone option", "train --data {data} -o colour=3 --out run", "colour", "unknown option"),
     case("train: impossible backbone option", "train --data {data} -o filters=-4 --out run", "filters"),
     case("train: option without a value", "train --data {data} -o filters --out run", "filters", "KEY=VALUE"),

@@ -99,10 +99,11 @@ def collective_worker(index: int, ports: list[int], model_args: list[str], repea
     from chorale.data.loader import load
     from chorale.encoding import Vocabulary
     from chorale.model import distributed
-    from chorale.model.networks import DEFAULTS, build_chorale_model
+    from chorale.model.networks import build_chorale_model
+    from chorale.registry import BACKBONES
 
     strategy = distributed.strategy()
-    options = {**DEFAULTS.get("wavenet", {}),
+    options = {**BACKBONES["wavenet"].options,
                **{k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in model_args)}}
     vocab = Vocabulary.fit(load().grids("train"))
     with strategy.scope():

@@ -34,6 +34,8 @@ class Backbone:
 WINDOW = 33  # the reference protocol: chords per training window (32 of context + 1)
 RECIPE = dict(epochs=20, batch_size=32, learning_rate=1e-3, schedule="cosine", augment=True, plan=False,
               look_ahead=False, window=WINDOW)  # a backbone's recipe unless its entry says otherwise
+# `whole`: whole chorales (cut at `window` chords) in length buckets instead of fixed windows;
+# `warmup`: steps of linear warm-up before the cosine; `clipnorm`: gradient clipping
 
 BACKBONES = {b.name: b for b in (
     # the default: the benchmark's winner (docs/models.md); told the plan and the known notes
@@ -47,6 +49,15 @@ BACKBONES = {b.name: b for b in (
     Backbone("lstm", "stacked LSTMs", "chorale.model.networks:lstm", dict(units=128, layers=2, dropout=0.0), RECIPE),
     Backbone("reference", "the book's model (Hands-On ML, ch. 15, exercise 10)", "chorale.model.networks:reference",
              {}, {**RECIPE, "schedule": "constant", "augment": False}),
+    # relative attention over the whole piece (chorale.model.attention): distances clipped at 256
+    # tokens (4 bars); the sampler refuses pieces over max_context tokens (64 bars). Sized for a
+    # 2-core CPU: the (time, time) work per head dominates (docs/models.md)
+    Backbone("transformer", "relative self-attention over the whole piece (Music Transformer)",
+             "chorale.model.attention:transformer_stack",
+             dict(width=64, layers=4, heads=2, ffn=192, max_distance=256, dropout=0.1, max_context=4096,
+                  distance_bias=True),
+             {**RECIPE, "epochs": 12, "batch_size": 4, "learning_rate": 2e-3, "plan": True, "look_ahead": True,
+              "window": 257, "whole": True, "warmup": 100, "clipnorm": 1.0}),  # window: 16 bars + 1 chord
 )}
 DEFAULT_BACKBONE = "wavenet"
 

@@ -18,6 +18,7 @@ SMALL = {  # options that make each backbone small enough to build in a moment
     "gru": dict(units=8),
     "lstm": dict(units=8),
     "reference": {},
+    "transformer": dict(width=8, layers=1, heads=2, ffn=8, max_distance=16),
 }
 CONSTANT_P = np.array([0.1, 0.2, 0.3, 0.4])  # constant_run's next-token distribution over Vocabulary(60, 62)
 
@@ -56,6 +57,26 @@ def randomized():
     Keras's initial weights plus random biases, plan embeddings (zeros at first) and
     batch-norm statistics, so that every weight the stepper reads matters."""
     return _randomized
+
+
+def _random_dataset(folder, counts=(("train", 3), ("valid", 2), ("test", 1)), seed=0):
+    from chorale.io.csvfile import write_csv
+
+    rng = np.random.default_rng(seed)
+    for split, n in counts:
+        (folder / split).mkdir(parents=True)
+        for i in range(n):
+            steps = int(rng.integers(40, 60))
+            chords = np.array([72, 64, 57, 48]) + rng.integers(-3, 4, (steps, 4))
+            write_csv(folder / split / f"chorale_{i:03d}.csv", chords)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def random_dataset():
+    """random_dataset(folder, counts=(("train", 3), ("valid", 2), ("test", 1)), seed=0): a dataset
+    folder of random 40-60-step chorales around one chord, for tiny training runs."""
+    return _random_dataset
 
 
 def _constant_run(folder, **options):

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from chorale import ChoraleError
 from chorale.cli import cli
 from chorale.model import distributed
-from tests.test_train import TINY, make_dataset
+TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)  # a model trained in seconds
 
 
 def free_ports(count: int) -> list[int]:
@@ -71,8 +71,8 @@ def test_a_worker_that_never_starts_is_named_within_the_timeout():
 
 
 @pytest.mark.slow
-def test_two_workers_train_one_model(tmp_path):
-    data = make_dataset(tmp_path / "data", counts=(("train", 4), ("valid", 3)))
+def test_two_workers_train_one_model(tmp_path, random_dataset):
+    data = random_dataset(tmp_path / "data", counts=(("train", 4), ("valid", 3)))
     ports = free_ports(2)
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(root), "CUDA_VISIBLE_DEVICES": ""}

@@ -40,7 +40,7 @@ def model_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("toy")
     (folder / "model.keras").write_bytes(b"stands in for the Keras file")
     toy_sampler().save(folder / SAMPLER_FILE, file_hash(folder / "model.keras"))
-    card = {"architecture": "toy", "vocabulary": VOCAB.to_dict(), "voice_ranges": RANGES.tolist()}
+    card = {"architecture": "gru", "vocabulary": VOCAB.to_dict(), "voice_ranges": RANGES.tolist()}
     (folder / "card.json").write_text(json.dumps(card))
     return folder
 

@@ -16,6 +16,7 @@ TINY = {
     "gru": dict(units=8, layers=2),
     "lstm": dict(units=8, layers=1),
     "reference": {},
+    "transformer": dict(width=8, layers=1, heads=2, ffn=8, max_distance=4),
 }
 
 
@@ -35,7 +36,7 @@ def test_backbone_is_causal(arch):
     assert before == 0.0 and after > 0
 
 
-@pytest.mark.parametrize("arch", ["wavenet", "reference"])
+@pytest.mark.parametrize("arch", ["wavenet", "reference", "transformer"])
 def test_chorale_model_is_causal_and_round_trips(arch, tmp_path):
     model = build_chorale_model(arch, Vocabulary(), **TINY[arch])
     tokens = np.random.default_rng(0).integers(0, 40, (2, 37)).astype("int32")
@@ -63,7 +64,7 @@ def test_strided_conv_gru_shortens_time():
     assert backbone(np.zeros((1, 50, 1), "float32")).shape == (1, 25, 5)
 
 
-@pytest.mark.parametrize("arch, options", [("transformer", {}), ("gru", {"filters": 3})])
+@pytest.mark.parametrize("arch, options", [("perceiver", {}), ("gru", {"filters": 3})])
 def test_bad_arch_or_option(arch, options):
     with pytest.raises(ChoraleError):
         build_backbone(arch, **options)

@@ -154,14 +154,12 @@ def test_a_built_dataset_trains_and_evaluates(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_test_chorale_beyond_the_training_range_is_scored(tmp_path):
+def test_a_test_chorale_beyond_the_training_range_is_scored(tmp_path, random_dataset):
     from chorale.io.csvfile import write_csv
     from chorale.model.train import train
-    from tests.test_train import TINY, make_dataset
-
-    data = make_dataset(tmp_path / "data", counts=(("train", 3), ("valid", 2)))
+    data = random_dataset(tmp_path / "data", counts=(("train", 3), ("valid", 2)))
     (data / "test").mkdir()
     write_csv(data / "test" / "high.csv", read_csv(data / "train" / "chorale_000.csv") + 12)  # an octave up
-    card = train(tmp_path / "run", data=data, arch="wavenet", epochs=1, batch_size=4, seed=1, options=TINY, verbose=0)
+    card = train(tmp_path / "run", data=data, arch="wavenet", epochs=1, batch_size=4, seed=1, options=dict(filters=4, dilations=(1, 2), embed_dim=4), verbose=0)
     assert card["vocabulary"]["high"] >= read_csv(data / "test" / "high.csv").max()
     assert card["metrics"]["test"]["chorales"] == 1

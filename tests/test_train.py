@@ -16,27 +16,15 @@ from click.testing import CliRunner  # noqa: E402
 import chorale.model.train as train_module  # noqa: E402
 from chorale import ChoraleError  # noqa: E402
 from chorale.cli import cli  # noqa: E402
-from chorale.io.csvfile import write_csv  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
 from chorale.model.train import TRANSPOSE, batches, train, transposed_epoch, transpositions, windows  # noqa: E402
 
 TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)
 
 
-def make_dataset(folder, counts=(("train", 3), ("valid", 2), ("test", 1)), seed=0):
-    rng = np.random.default_rng(seed)
-    for split, n in counts:
-        (folder / split).mkdir(parents=True)
-        for i in range(n):
-            steps = int(rng.integers(40, 60))
-            chords = np.array([72, 64, 57, 48]) + rng.integers(-3, 4, (steps, 4))
-            write_csv(folder / split / f"chorale_{i:03d}.csv", chords)
-    return folder
-
-
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    return make_dataset(tmp_path_factory.mktemp("data"))
+def data(tmp_path_factory, random_dataset):
+    return random_dataset(tmp_path_factory.mktemp("data"))
 
 
 def run(out, data, **kw):
@@ -185,7 +173,7 @@ def one_line_error(result, *words):
 @pytest.mark.slow
 def test_bad_inputs(data, tmp_path):
     tiny = ["-o", "filters=4", "-o", "dilations=(1,2)", "-o", "embed_dim=4", "--epochs", "1", "--seed", "1"]
-    one_line_error(invoke("train", "--data", str(data), "--arch", "transformer", "--out", str(tmp_path / "x")),
+    one_line_error(invoke("train", "--data", str(data), "--arch", "perceiver", "--out", str(tmp_path / "x")),
                    "unknown architecture")
     one_line_error(invoke("train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")),
                    "no such file")
@@ -210,7 +198,7 @@ def test_bad_inputs(data, tmp_path):
 
 
 @pytest.mark.slow
-def test_resume_refuses_other_options_or_data(data, tmp_path, monkeypatch):
+def test_resume_refuses_other_options_or_data(data, tmp_path, monkeypatch, random_dataset):
     monkeypatch.setattr(train_module, "_plot", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "r", data)
@@ -219,6 +207,6 @@ def test_resume_refuses_other_options_or_data(data, tmp_path, monkeypatch):
                           "--arch", "gru"), "different arch")
     one_line_error(invoke("train", "--out", str(tmp_path / "r"), "--resume", "--data", str(data),
                           "--option", "filters=8"), "different options")
-    other = make_dataset(tmp_path / "other", seed=5)
+    other = random_dataset(tmp_path / "other", seed=5)
     one_line_error(invoke("train", "--out", str(tmp_path / "r"), "--resume", "--data", str(other)),
                    "different data")

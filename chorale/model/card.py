@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from chorale import ChoraleError
 from chorale.encoding import MIDI_HIGH, MIDI_LOW, N_VOICES
+from chorale.registry import BACKBONES
+
+# The backbones chorale.model.networks builds: here, so a card is checked without TensorFlow.
 
 
 def _is_int(x) -> bool:
@@ -17,7 +20,7 @@ def _is_int(x) -> bool:
 
 
 def check_card(card: dict, where) -> None:
-    """Refuse a card whose fields are missing or malformed: architecture, parameters,
+    """Refuse a card whose fields are missing or malformed: architecture (one of BACKBONES), parameters,
     vocabulary (low..high within the piano) and voice_ranges (4 [low, high] pairs inside
     the vocabulary)."""
     def bad(field: str, expected: str):
@@ -27,6 +30,9 @@ def check_card(card: dict, where) -> None:
         raise ChoraleError(f"{where}: not a model card: expected a JSON object")
     if not isinstance(card.get("architecture"), str):
         raise bad("architecture", "a name such as wavenet")
+    if card["architecture"] not in BACKBONES:
+        raise ChoraleError(f"{where}: unknown architecture '{card['architecture']}' "
+                           f"(this chorale knows: {', '.join(BACKBONES)})")
     if "parameters" in card and not (_is_int(card["parameters"]) and card["parameters"] >= 0):
         raise bad("parameters", "a whole number")
     vocab = card.get("vocabulary")

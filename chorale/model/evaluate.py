@@ -37,8 +37,27 @@ def windowed(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = No
     return nll_accuracy(logits, w[:, 1:], voices, np.ones(w[:, 1:].shape, bool))
 
 
-def whole(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_size: int = 8) -> dict:
-    """Pad every chorale on the right to the longest: causal models never see the padding."""
+def whole(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_tokens: int = 8192,
+          eager: bool = False) -> dict:
+    """Chorales sorted by length, in batches of at most `batch_tokens` padded tokens, each
+    padded on the right to its longest: causal models never see the padding, and attention's
+    cost (the square of the length) is not spent on it. `eager` calls the model directly
+    instead of `predict`, which traces a graph for each new length (seconds each; worth it
+    only for recurrent layers, which run op by op when called)."""
+    order = sorted(range(len(tokens)), key=lambda i: len(tokens[i]))
+    parts, i = [], 0
+    while i < len(order):
+        j = i + 1
+        while j < len(order) and (j - i + 1) * len(tokens[order[j]]) <= batch_tokens:
+            j += 1
+        parts.append(_whole_batch(model, [tokens[k] for k in order[i:j]],
+                                  None if rows is None else [rows[k] for k in order[i:j]], eager))
+        i = j
+    return nll_accuracy(*(np.concatenate([p[k].reshape(-1, *p[k].shape[2:]) for p in parts]) for k in range(4)))
+
+
+def _whole_batch(model, tokens, rows, eager):
+    """(logits, targets, voices, mask) of chorales padded to the longest among them."""
     n = max(len(t) for t in tokens)
     x = np.zeros((len(tokens), n), np.int32)
     p = None if rows is None else np.zeros((len(tokens), n, rows[0].shape[-1]), np.int32)
@@ -48,10 +67,11 @@ def whole(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None,
         mask[i, :len(t) - 1] = True
         if p is not None:
             p[i, :len(t)] = rows[i]
-    logits = model.predict(model_inputs(model, x[:, :-1], None if p is None else p[:, :-1]),
-                           batch_size=batch_size, verbose=0)
+    inputs = model_inputs(model, x[:, :-1], None if p is None else p[:, :-1])
+    logits = np.asarray(model(inputs, training=False)) if eager else model.predict(inputs, batch_size=len(tokens),
+                                                                                   verbose=0)
     voices = np.broadcast_to(np.arange(1, n) % N_VOICES, mask.shape)
-    return nll_accuracy(logits, x[:, 1:], voices, mask)
+    return logits, x[:, 1:], voices, mask
 
 
 INFILL_STEPS = 2 * STEPS_PER_BAR  # the infill protocol's regions
@@ -122,11 +142,12 @@ def score_chorales(model, vocab: Vocabulary, chorales, source: str, split: str) 
     if not chorales:
         raise ChoraleError(f"{source}: split '{split}' has no chorale longer than one step")
     tokens = encode_all(vocab, chorales)
-    out = {"chorales": len(tokens), "windowed": windowed(model, tokens), "whole": whole(model, tokens)}
+    eager = any(layer.name == "transformer_backbone" for layer in model.layers)  # see `whole`
+    out = {"chorales": len(tokens), "windowed": windowed(model, tokens), "whole": whole(model, tokens, eager=eager)}
     names = [i.name for i in model.inputs]
     if "plan" in names:
         rows = chorale_plans(chorales)
-        out["planned"] = {"windowed": windowed(model, tokens, rows), "whole": whole(model, tokens, rows)}
+        out["planned"] = {"windowed": windowed(model, tokens, rows), "whole": whole(model, tokens, rows, eager=eager)}
     if "known" in names:
         out.update(look_ahead_protocols(model, tokens))
     return out

@@ -4,8 +4,9 @@ A backbone maps (batch, time, features) -> (batch, time, channels) and never loo
 ahead: output t depends on inputs <= t only. The chorale model adds a token embedding
 (plus voice and position-in-bar embeddings) in front and a Dense layer giving logits
 over the vocabulary, so output t predicts token t + 1. Everything is plain Keras layers
-(causal Conv1D, GRU, LSTM, Dense, Embedding) so a sampler can later step the weights one
-token at a time (Fast WaveNet queues, carried recurrent state).
+(causal Conv1D, GRU, LSTM, Dense, Embedding; relative attention: chorale.model.attention)
+so a sampler can later step the weights one token at a time (Fast WaveNet queues,
+carried recurrent state, a key/value cache).
 
 Everything the model is told in advance enters at the embedding, one path for all of it:
 the plan (key, fermatas, end: chorale.model.plan) and, with look-ahead, the known cells

@@ -1,11 +1,15 @@
 """Train a chorale model (`chorale train`).
 
 The reference protocol: windows of 32+1 chords (132 tokens) every 16 chords, next-token
-targets at every position. NumPy arrays in memory, one `fit` call per epoch on a freshly
-shuffled copy (the order depends only on seed and epoch, so a resumed run sees the same
-batches). After every epoch the run folder gets, in this order: model.keras (only when
-validation loss improved: it always holds the best model), checkpoint.keras (the last
-epoch, with optimizer state) and history.csv (the commit point a resume reads).
+targets at every position. The transformer instead trains on whole chorales (`whole`):
+batches of chorales of similar length, each cut at `window` chords from a random bar when
+longer, the padding weighed out of the loss; it is validated on whole chorales
+(`WholeValidation`: the exact NLL per token, as `chorale evaluate` scores it).
+NumPy arrays in memory, one `fit` call per epoch on a freshly shuffled copy (the order
+depends only on seed and epoch, so a resumed run sees the same batches). After every
+epoch the run folder gets, in this order: model.keras (only when validation loss
+improved: it always holds the best model), checkpoint.keras (the last epoch, with
+optimizer state) and history.csv (the commit point a resume reads).
 TensorFlow-only code (strategies, op determinism) lives here, not in networks.py.
 """
 
@@ -36,6 +40,7 @@ from chorale.model.run import check_run_folder, safe_load, write_sampler
 from chorale.registry import BACKBONES, DEFAULT_BACKBONE, WINDOW
 
 SHIFT = 16  # the reference protocol: chords between windows (of registry.WINDOW chords)
+BAR_TOKENS = 16 * N_VOICES  # cuts start on a bar of the chorale's own count (as windows do)
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
 # shifts, drawn among those that keep every voice inside its range (see transposed_epoch)
 PATIENCE = 3  # epochs without a better validation loss before stopping
@@ -50,6 +55,15 @@ def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) 
     size, step = window * N_VOICES, shift * N_VOICES
     out = [t[i:i + size] for t in tokens for i in range(0, len(t) - size + 1, step)]
     return np.stack(out) if out else np.zeros((0, size, *tokens[0].shape[1:]) if tokens else (0, size), np.int32)
+
+
+def padded(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(array (n, longest, ...) padded with zeros on the right, lengths (n,)) of per-token arrays."""
+    lengths = np.array([len(s) for s in sequences])
+    out = np.zeros((len(sequences), lengths.max(), *sequences[0].shape[1:]), sequences[0].dtype)
+    for i, s in enumerate(sequences):
+        out[i, :len(s)] = s
+    return out, lengths
 
 
 def chorale_plans(chorales) -> list[np.ndarray]:
@@ -117,13 +131,17 @@ def strategy_for(distribute: str | None):
     return tf.distribute.MirroredStrategy()
 
 
-def _compile(model, learning_rate, decay_steps=None):
-    """Nadam; with `decay_steps`, the learning rate follows a cosine down to 5% over the run.
+def _compile(model, learning_rate, decay_steps=None, warmup=0, clipnorm=None):
+    """Nadam; with `decay_steps`, the learning rate follows a cosine down to 5% over the run,
+    after `warmup` steps rising linearly from 0; `clipnorm` clips each gradient's norm.
     The loss is the mean over the tokens that count (sample weights: with look-ahead, the
-    unknown cells), every token when there are no weights."""
-    if decay_steps:
+    unknown cells; with whole chorales, not the padding), every token when there are no weights."""
+    if decay_steps and warmup:
+        learning_rate = keras.optimizers.schedules.CosineDecay(0.0, max(decay_steps - warmup, 1), alpha=0.05,
+                                                               warmup_target=learning_rate, warmup_steps=warmup)
+    elif decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
-    model.compile(optimizer=keras.optimizers.Nadam(learning_rate),
+    model.compile(optimizer=keras.optimizers.Nadam(learning_rate, clipnorm=clipnorm),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight"),
                   weighted_metrics=["accuracy"])
 
@@ -202,7 +220,7 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
     dataset = load(data)
     stored = check_run_folder(out, resume, force)
     if stored:
-        stored = {"look_ahead": False, **stored}  # a run from before look-ahead had none
+        stored = {"look_ahead": False, "whole": False, "warmup": 0, "clipnorm": None, **stored}  # older runs had none
         if options is not None:  # options given again need only agree with the stored ones
             asked["options"] = {**stored["options"], **options}
         clash = [k for k, v in asked.items() if v is not None and k != "epochs" and v != stored[k]]
@@ -218,7 +236,8 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
         run = {k: (v if v is not None else hp.get(k)) for k, v in asked.items()}
         if seed is None:
             seed = int(np.random.SeedSequence().entropy % 2**31)
-        run.update(arch=arch, schedule=hp["schedule"], seed=seed, options={**BACKBONES[arch].options, **(options or {})},
+        run.update(arch=arch, schedule=hp["schedule"], whole=hp.get("whole", False), warmup=hp.get("warmup", 0),
+                   clipnorm=hp.get("clipnorm"), seed=seed, options={**BACKBONES[arch].options, **(options or {})},
                    data=dataset.source if data is not None else "bundled", data_fingerprint=dataset.fingerprint())
         vocab = Vocabulary.fit([g for split in dataset.splits for g in dataset.grids(split)])  # test too: scored below
         run["vocabulary"] = vocab.to_dict()
@@ -226,11 +245,21 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
         run = json.loads(json.dumps(run))  # tuples become lists, as run.json stores them
     vocab = Vocabulary.from_dict(run["vocabulary"])
 
-    x = windows([vocab.encode(n) for n in dataset.grids("train")], run["window"])
-    p = windows(chorale_plans(dataset["train"]), run["window"]) if run["plan"] else None
-    v = windows(encode_all(vocab, dataset["valid"]), run["window"])
-    if not len(x) or not len(v):
-        raise ChoraleError(f"{dataset.source}: train and valid need chorales of at least {run['window']} steps")
+    lengths = validation = None
+    if run["whole"]:  # whole chorales, padded; validated whole by WholeValidation
+        train_chorales = [c for c in dataset["train"] if len(c.grid) > 1]
+        validation = [t for t in encode_all(vocab, dataset["valid"]) if len(t) > N_VOICES]
+        if not train_chorales or not validation:
+            raise ChoraleError(f"{dataset.source}: train and valid need chorales of at least 2 steps")
+        x, lengths = padded([vocab.encode(c.grid) for c in train_chorales])
+        p = padded(chorale_plans(train_chorales))[0] if run["plan"] else None
+        v = None
+    else:
+        x = windows([vocab.encode(n) for n in dataset.grids("train")], run["window"])
+        p = windows(chorale_plans(dataset["train"]), run["window"]) if run["plan"] else None
+        v = windows(encode_all(vocab, dataset["valid"]), run["window"])
+        if not len(x) or not len(v):
+            raise ChoraleError(f"{dataset.source}: train and valid need chorales of at least {run['window']} steps")
     shifts = transpositions(x, vocab, np.array(run["voice_ranges"])) if run["augment"] else None
 
     keras.utils.set_random_seed(run["seed"])
@@ -243,7 +272,8 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
             model = build_chorale_model(run["arch"], vocab, plan=run["plan"], look_ahead=run["look_ahead"],
                                         **run["options"])
             steps = -(-len(x) // run["batch_size"]) * run["epochs"]
-            _compile(model, run["learning_rate"], steps if run["schedule"] == "cosine" else None)
+            _compile(model, run["learning_rate"], steps if run["schedule"] == "cosine" else None,
+                     min(run["warmup"], steps // 5), run["clipnorm"])
     history = _read_history(out / "history.csv") if stored else []
     if stored:
         remove_temporaries(out)
@@ -253,18 +283,21 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
             json.dump(run, f, indent=2)
     if not _stale(history, patience) and len(history) < run["epochs"]:
         whole = strategy.num_replicas_in_sync > 1  # replicas need equal shares: whole batches only
-        if whole:
+        if whole and v is not None:
             v = v[:len(v) // run["batch_size"] * run["batch_size"]]
             if not len(v):
                 raise ChoraleError(f"distributed training needs at least {run['batch_size']} validation windows")
         steps = len(x) // run["batch_size"] if whole else -(-len(x) // run["batch_size"])
         # validation with the plan unknown and nothing known: the unconditional NLL, comparable across models
+        callbacks = [Checkpoint(out, history, patience)]
+        if validation is not None:  # whole chorales: WholeValidation writes the logs' val_loss before Checkpoint reads it
+            callbacks.insert(0, WholeValidation(validation))
         fit = distributed.fit_function(model, strategy)  # model.fit, or a loop Keras's fit cannot run across workers
         fit(batches(x, run["batch_size"], run["seed"], len(history), run["epochs"], steps, shifts, p,
-                    run["look_ahead"]),
+                    run["look_ahead"], lengths, run["window"]),
             steps_per_epoch=steps, epochs=run["epochs"], initial_epoch=len(history),
-            validation_data=(model_inputs(model, v[:, :-1]), v[:, 1:]), shuffle=False, callbacks=[Checkpoint(out, history, patience)],
-            verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
+            validation_data=None if v is None else (model_inputs(model, v[:, :-1]), v[:, 1:]), shuffle=False,
+            callbacks=callbacks, verbose=verbose if verbose is not None else (1 if sys.stderr.isatty() else 2))
     elapsed = sum(h["seconds"] for h in history)
 
     best = min(history, key=lambda h: h["val_loss"])
@@ -276,7 +309,8 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
            if run["augment"] else 0,
            "window_chords": run["window"], "shift_chords": SHIFT, "patience": patience, "optimizer": "Nadam",
            "distribute": distribute or "none", "workers": distributed.workers(strategy),
-           "global_batch": run["batch_size"]},
+           "global_batch": run["batch_size"]}
+        | ({"whole_chorales": True, "warmup_steps": run["warmup"], "clipnorm": run["clipnorm"]} if run["whole"] else {}),
         "plan": plans.PLAN_VERSION if run["plan"] else 0,
         "look_ahead": bool(run["look_ahead"]),
         "vocabulary": run["vocabulary"], "voice_ranges": run["voice_ranges"],
@@ -303,7 +337,8 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
 
 
 def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, steps: int,
-            shifts: np.ndarray | None = None, plan: np.ndarray | None = None, look_ahead: bool = False):
+            shifts: np.ndarray | None = None, plan: np.ndarray | None = None, look_ahead: bool = False,
+            lengths: np.ndarray | None = None, window: int | None = None):
     """(inputs, targets[, weights]): `steps` batches for each of epochs start..epochs-1. Each epoch's order
     (and, with `shifts` from `transpositions`, each window's transposition, uniformly among
     its allowed shifts, in the epochs `transposed_epoch` picks) is drawn from (seed, epoch)
@@ -311,7 +346,11 @@ def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, 
     (windows, time, columns) the inputs are (tokens, plan rows): the key moves with the
     transposition, and the plan, or parts of it, is hidden in some windows (plan.hide).
     With `look_ahead` the inputs also hold the known cells of a mask drawn per window
-    (masks.random_known), and the weights count only the unknown targets."""
+    (masks.random_known), and the weights count only the unknown targets.
+
+    With `lengths` (each padded chorale's tokens), x holds whole chorales: batches group
+    chorales of similar length (`buckets`), each longer than `window` chords is cut there from
+    a random bar, and the weights leave out the padding."""
     for epoch in range(start, epochs):
         rng = np.random.default_rng([seed, epoch])
         hiding = np.random.default_rng([seed, epoch, 1])  # own streams: the order and shifts stay as they were
@@ -322,22 +361,80 @@ def batches(x: np.ndarray, batch_size: int, seed: int, start: int, epochs: int, 
             allowed = shifts.cumsum(axis=1)
             pick = (rng.random(len(x)) * allowed[:, -1]).astype(int)
             moves = TRANSPOSE[(allowed > pick[:, None]).argmax(axis=1)]
-        for i in range(0, steps * batch_size, batch_size):
-            index = order[i:i + batch_size]
+        groups = ([order[i:i + batch_size] for i in range(0, steps * batch_size, batch_size)] if lengths is None
+                  else buckets(lengths, batch_size, steps, rng))
+        for index in groups:
             w = x[index] if moves is None else np.where(x[index] != 0, x[index] + moves[index, None], 0)
-            if plan is None and not look_ahead:
+            rows = None if plan is None else plan[index]
+            valid = None
+            if lengths is not None:
+                w, rows, valid = cut(w, rows, lengths[index], window * N_VOICES, rng)
+            if plan is None and not look_ahead and valid is None:
                 yield w[:, :-1], w[:, 1:]
                 continue
             inputs = {"tokens": w[:, :-1]}
             if plan is not None:
-                rows = plan[index, :-1] if moves is None else plans.transpose_rows(plan[index, :-1], moves[index, None])
+                rows = rows[:, :-1] if moves is None else plans.transpose_rows(rows[:, :-1], moves[index, None])
                 inputs["plan"] = plans.hide(rows, hiding)
-            if not look_ahead:
-                yield inputs, w[:, 1:]
-                continue
-            known = random_known(len(w), w.shape[1] // N_VOICES, masking)
-            inputs["known"] = known_ids(w[:, :-1], known[:, :-1])
-            yield inputs, w[:, 1:], (~known[:, 1:]).astype(np.float32)
+            weights = None if valid is None else valid[:, 1:].astype(np.float32)
+            if look_ahead:
+                known = random_known(len(w), w.shape[1] // N_VOICES, masking)
+                inputs["known"] = known_ids(w[:, :-1], known[:, :-1])
+                unknown = (~known[:, 1:]).astype(np.float32)
+                weights = unknown if weights is None else weights * unknown
+            if plan is None and not look_ahead:
+                inputs = inputs["tokens"]
+            yield (inputs, w[:, 1:]) if weights is None else (inputs, w[:, 1:], weights)
+
+
+def buckets(lengths: np.ndarray, batch_size: int, steps: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`steps` batches of chorale indices, each of similar lengths (little padding): a random
+    order, sorted by length within runs of 8 batches, the batches then shuffled. The first two
+    differ in length when any do (Keras reads the input shapes from the first two batches)."""
+    order = rng.permutation(len(lengths))
+    run = 8 * batch_size
+    order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
+                            for chunk in np.split(order, range(run, len(order), run))])
+    groups = [order[i:i + batch_size] for i in range(0, steps * batch_size, batch_size)]
+    groups = [groups[i] for i in rng.permutation(len(groups))]
+    longest = [lengths[g].max() for g in groups]
+    other = next((i for i in range(1, len(groups)) if longest[i] != longest[0]), None)
+    if other is not None:
+        groups[1], groups[other] = groups[other], groups[1]
+    return groups
+
+
+def cut(w: np.ndarray, rows: np.ndarray | None, lengths: np.ndarray, most: int, rng: np.random.Generator):
+    """(tokens, plan rows, valid) of a batch of padded chorales: cropped to the longest
+    chorale in it and to at most `most` tokens; a chorale longer than that keeps `most` tokens
+    from a random bar. valid: which tokens are music, not padding."""
+    size = int(min(lengths.max(), most))
+    out = np.zeros((len(w), size), w.dtype)
+    cut_rows = None if rows is None else np.zeros((len(w), size, rows.shape[-1]), rows.dtype)
+    for i, n in enumerate(lengths):
+        start = BAR_TOKENS * int(rng.integers(0, (n - most) // BAR_TOKENS + 1)) if n > most else 0
+        keep = min(n, most)
+        out[i, :keep] = w[i, start:start + keep]
+        if rows is not None:
+            cut_rows[i, :keep] = rows[i, start:start + keep]
+    valid = np.arange(size)[None] < np.minimum(lengths, most)[:, None]
+    return out, cut_rows, valid
+
+
+class WholeValidation(keras.callbacks.Callback):
+    """After each epoch, the validation NLL and accuracy per token on whole chorales (plan
+    unknown, nothing known: chorale.model.evaluate.whole) as the logs' val_loss and
+    val_accuracy, which Checkpoint, early stopping and the card read."""
+
+    def __init__(self, tokens: list[np.ndarray]):
+        super().__init__()
+        self.tokens = tokens
+
+    def on_epoch_end(self, epoch, logs=None):
+        from chorale.model.evaluate import whole
+
+        scores = whole(self.model, self.tokens, eager=True)
+        logs["val_loss"], logs["val_accuracy"] = scores["nll"], scores["accuracy"]
 
 
 class Checkpoint(keras.callbacks.Callback):

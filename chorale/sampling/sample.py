@@ -195,6 +195,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     allowed = allowed_tokens(vocab, controls.voice_ranges)
     everything = np.arange(vocab.size)[None]
     sampler = model if isinstance(model, Sampler) else Sampler.from_model(model)
+    sampler.check_length(length)
     rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
     first_chord_notes, final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
     opening = first_chord(forced)
@@ -277,6 +278,7 @@ def log_likelihoods(sampler: Sampler, tokens: np.ndarray) -> np.ndarray:
     reading `tokens` (batch, length) left to right with nothing known ahead: teacher forcing
     on the NumPy stepper."""
     tokens = np.asarray(tokens, np.int64)
+    sampler.check_length(tokens.shape[1] - 1)
     stepper = sampler.stepper(len(tokens), np.zeros(tokens.shape, np.int32))
     out = np.empty((len(tokens), tokens.shape[1] - 1))
     rows = np.arange(len(tokens))

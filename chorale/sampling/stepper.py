@@ -12,6 +12,7 @@ once per piece, when the stepper is made (`look_ahead`), and each step adds its 
 
 Adding a layer (or a backbone made of new layers): its class -> extractor in
 `_extractors`, a step class in `STEPS`, and an exactness test in tests/test_sample.py.
+The transformer's steps (a key/value cache) live in chorale.sampling.attention_step.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.encoding import N_VOICES, STEPS_PER_BAR
+from chorale.sampling import attention_step
 
 SAMPLER_FILE = "sampler.npz"  # the weights as NumPy arrays: generate never imports TensorFlow
 
@@ -127,11 +129,13 @@ def _extractors() -> dict:
     isinstance: a subclass may compute something else and must be added on purpose."""
     from keras import layers
 
-    from chorale.model import networks
+    from chorale.model import attention, networks
 
     return {layers.Conv1D: _conv, layers.Dense: _dense, layers.BatchNormalization: _batch_norm,
             layers.GRU: _gru, layers.LSTM: _lstm, layers.Embedding: _embedding, layers.Activation: _activation_layer,
-            layers.Dropout: None, networks.ResidualBlock: _residual, networks.ChoraleEmbedding: _chorale_embedding}
+            layers.Dropout: None, networks.ResidualBlock: _residual, networks.ChoraleEmbedding: _chorale_embedding,
+            layers.LayerNormalization: attention_step.extract_layer_norm,
+            attention.TransformerBlock: attention_step.extract_block}
 
 
 def _extract(layer) -> tuple[str, dict] | None:
@@ -280,7 +284,8 @@ class _Activation:
 
 
 STEPS = {"conv": _Conv, "residual": _Residual, "gru": _GRU, "lstm": _LSTM, "embedding": _Embedding,
-         "affine": _Affine, "activation": _Activation}
+         "affine": _Affine, "activation": _Activation, "layer_norm": attention_step.LayerNormStep,
+         "transformer_block": attention_step.TransformerBlockStep}
 
 
 class Sampler:
@@ -298,6 +303,17 @@ class Sampler:
         """How many plan columns the model reads (0: a model trained without a plan)."""
         kind, p = self.layers[0]
         return sum(k.startswith("plan") for k in p) if kind == "embedding" else 0
+
+    @property
+    def max_tokens(self) -> int | None:
+        """The longest sequence the stepper runs (a key/value cache's size), None: any."""
+        limits = [int(p["max_context"]) for kind, p in self.layers if p.get("max_context") is not None]
+        return min(limits, default=None)
+
+    def check_length(self, tokens: int) -> None:
+        """Refuse, naming the limit, a sequence longer than the model's context."""
+        if self.max_tokens is not None and tokens > self.max_tokens:
+            raise attention_step.context_limit_error(self.max_tokens, tokens)
 
     @property
     def looks_ahead(self) -> bool:
