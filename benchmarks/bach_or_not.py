@@ -287,7 +287,7 @@ def cnn_accuracy(grids, y, folds, epochs: int = 40) -> float:
         ])
         model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
         model.fit(grids[train], y[train].astype(np.float32), epochs=epochs, batch_size=32, verbose=0)
-        correct += ((model.predict(grids[test], verbose=0)[:, 0] > 0) == y[test]).sum()
+        correct += ((np.asarray(model(grids[test], training=False))[:, 0] > 0) == y[test]).sum()
     return correct / len(y)
 
 
