@@ -12,6 +12,7 @@ reads it, so an excerpt keeps the steps it had in its piece (`start`). NumPy onl
 
 from __future__ import annotations
 
+import functools
 from itertools import combinations
 
 import numpy as np
@@ -86,6 +87,15 @@ def chord_kind(pitches) -> tuple[str, int | None, int | None]:
             inversion = 0 if above == 0 else 1 if above in (3, 4) else 2 if above in (6, 7, 8) else 3
             return CHORDS[shape], root, inversion
     return "other", None, None
+
+
+@functools.cache
+def sonority(pitch_classes: frozenset, bass: int) -> str:
+    """"chord", "6/4" (a triad over its fifth) or "other" (no triad or seventh chord: a
+    dissonance) for the pitch classes sounding over a bass pitch class; what the sampler's
+    harmony penalty asks of the bass on a beat (`chorale.sampling.sample.harmony_penalty`)."""
+    name, _, inversion = chord_kind([60 + bass, *(72 + pc for pc in pitch_classes)])
+    return "other" if name == "other" else "6/4" if inversion == 2 and "7th" not in name else "chord"
 
 
 def is_root_position_tonic(chord, tonic: int, mode: str) -> bool:
