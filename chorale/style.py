@@ -51,9 +51,10 @@ def normalized(grid, tonic: int) -> np.ndarray:
 
 def onsets(grid) -> np.ndarray:
     """(steps, 4) whether a sung note starts at each step (a pitch differing from the step
-    before; the grid cannot tell a repeated note from a held one)."""
+    before; the grid cannot tell a repeated note from a held one). Nothing starts on the
+    first step: an excerpt cannot tell a note begun there from one held into it."""
     grid = np.asarray(grid)
-    changed = np.vstack([np.ones((1, grid.shape[1]), bool), grid[1:] != grid[:-1]])
+    changed = np.vstack([np.zeros((1, grid.shape[1]), bool), grid[1:] != grid[:-1]])
     return changed & (grid != REST)
 
 
@@ -160,11 +161,11 @@ def features(grid, start: int = 0) -> tuple[np.ndarray, list[str]]:
         for k, share in zip((*LENGTHS, "other"), _share(length_counts)):
             add(f"{name} notes {k} 16ths long", share)
         add(f"{name} notes per bar", len(sung) / bars)
-        starts = np.array([start + s for s, _, _ in sung], int)
+        starts = np.array([start + s for s, _, _ in sung if s > 0], int)  # as `onsets`
         for phase, label in ((0, "on the beat"), (2, "on an off-beat 8th"), (1, "on an odd 16th")):
             hit = (starts % 2 == 1) if phase == 1 else (starts % 4 == phase)
             add(f"{name} onsets {label} per bar", hit.sum() / bars)
-        long_off = [e - s >= 5 and (start + s) % 4 != 0 for s, e, _ in sung]
+        long_off = [e - s >= 5 and (start + s) % 4 != 0 and s > 0 for s, e, _ in sung]
         add(f"{name} notes >= 5 16ths starting off the beat per bar", sum(long_off) / bars)
         add(f"{name} rest steps (share)", np.mean(grid[:, v] == REST))
         pitches = grid[:, v][grid[:, v] != REST]
@@ -186,7 +187,7 @@ def features(grid, start: int = 0) -> tuple[np.ndarray, list[str]]:
     for d in range(12):
         add(f"chord roots on degree {d}", roots[d])
     add("chord changes per bar", change.sum() / bars)
-    add("chord changes on odd 16ths per bar", (change & (steps % 2 == 1)).sum() / bars)
+    add("chord changes on odd 16ths per bar", (change & (steps % 2 == 1))[1:].sum() / bars)
     add("steps with a general rest (share)", np.mean(~(grid != REST).any(axis=1)))
     add("steps with a voice resting (share)", np.mean(~full))
 
