@@ -75,7 +75,7 @@ class Model:
                  range_guard: bool = True, voice_leading: bool = True, key: str | None = None,
                  fermatas=None, plan: bool = True, plan_weight: float = defaults.PLAN_WEIGHT, data=None,
                  title: str | None = None, metre: float = defaults.METRE,
-                 harmony: float = defaults.HARMONY, tolerance=defaults.TOLERANCE,
+                 harmony: float = defaults.HARMONY, tolerance=defaults.TOLERANCE, scale: float = defaults.SCALE,
                  progress=None) -> Chorale | list[Chorale]:
         """Write new chorales, one note at a time, following a plan of their form.
 
@@ -90,7 +90,8 @@ class Model:
         crossings stand as often as `tolerance` says (shares for parallels, hidden, crossings;
         None: never), as Bach does. metre > 0 holds the rhythm to the metre as Bach keeps it
         (fewer notes starting on odd 16ths or syncopated); harmony > 0 has the bass avoid
-        dissonant chords and 6/4s on the beat (0: the model's own).
+        dissonant chords and 6/4s on the beat; scale > 0 keeps notes in the planned key's
+        scale (0: the model's own).
 
         The plan (models trained with one): key, e.g. "D minor" (default: the primer's; with
         no primer, one of Bach's keys drawn by the seed); fermatas, bar numbers where a
@@ -110,7 +111,7 @@ class Model:
         controls = Controls(temperature, top_k, top_p, greedy,
                             voice_ranges=self.card["voice_ranges"] if range_guard else None,
                             voice_leading=voice_leading, plan_weight=plan_weight, metre=metre, harmony=harmony,
-                            tolerance=tolerance)
+                            tolerance=tolerance, scale=scale)
         seeds = [seed + i for i in range(n)]
         if primer is None:  # ours to shorten: a piece no longer than it is gets half of it
             cut = PRIMER_STEPS if PRIMER_STEPS < length else max(1, length // 2)

@@ -16,6 +16,7 @@ HARMONY = 2.0  # how firmly the bass avoids dissonant chords and 6/4s on the bea
 # (chorale.sampling.sample.harmony_penalty): the model alone writes them half again as often as Bach
 TOLERANCE = (0.0, 0.5, 0.6)  # how often the voice-leading guard lets a parallel 5th/8ve, a hidden one and
 # a voice crossing stand: Bach writes hidden ones and crossings now and then, parallels almost never
+SCALE = 0.0  # how firmly planned notes keep to the key's scale (chorale.sampling.sample.key_penalty)
 VOICE = "soprano"  # the voice that sings a melody to harmonize
 TEMPO = 72.0  # quarter notes per minute: Bach chorales are sung slowly
 INSTRUMENT = "church organ"  # General MIDI program 20 (19 in the MIDI bytes)

@@ -35,6 +35,7 @@ class Controls:
     plan_weight: float = 1.0  # > 1 follows the plan more (guidance, see `sample`); 1 = the model as it is
     metre: float = 0.0  # > 0 holds notes to the metre (see `metre_penalty`); 0 = the model as it is
     harmony: float = 0.0  # > 0: fewer dissonant chords and 6/4s on the beat (see `harmony_penalty`)
+    scale: float = 0.0  # > 0: fewer notes outside the planned key's scale (see `key_penalty`)
     tolerance: tuple[float, float, float] | None = None  # how often the guard lets a parallel, a hidden
     # 5th/8ve or a crossing stand (see `sample`); None: never
 
@@ -49,6 +50,8 @@ class Controls:
             raise ChoraleError(f"plan weight must be >= 0, got {self.plan_weight}")
         if self.tolerance is not None and (len(self.tolerance) != 3 or not all(0 <= x <= 1 for x in self.tolerance)):
             raise ChoraleError(f"tolerance must be three shares in 0..1, got {self.tolerance}")
+        if not 0 <= self.scale < float("inf"):
+            raise ChoraleError(f"scale must be a number >= 0, got {self.scale}")
         if not 0 <= self.harmony < float("inf"):
             raise ChoraleError(f"harmony must be a number >= 0, got {self.harmony}")
         if not 0 <= self.metre < float("inf"):
@@ -165,6 +168,23 @@ def final_thirds(vocab: Vocabulary, plans, batch: int) -> np.ndarray:
     return third
 
 
+SCALES = {"major": (0, 2, 4, 5, 7, 9, 11, 10), "minor": (0, 2, 3, 5, 7, 8, 10, 9, 11)}  # above the tonic:
+# the key's scale and the notes its cadences borrow (the flat 7th in major; both 6ths and 7ths in minor)
+
+
+def key_penalty(vocab: Vocabulary, plans, batch: int, strength: float) -> np.ndarray:
+    """(batch, vocab) what a planned piece's notes outside its key's scale (SCALES) lose: a
+    little, since Bach modulates, but enough that a piece asked for in a key stays in it."""
+    penalty = np.zeros((batch, vocab.size))
+    pitch_classes = (np.arange(vocab.size) + vocab.low - 1) % 12
+    for i, plan in enumerate(plans or ()):
+        if strength and plan is not None and plan.key is not None:
+            tonic, mode = plan.key
+            penalty[i] = strength * ~np.isin(pitch_classes, [(tonic + d) % 12 for d in SCALES[mode]])
+            penalty[i, 0] = 0
+    return penalty
+
+
 ODD_ONSET = np.array([1.0, 0.0, 0.0, 6.0])  # per voice: the bass, which Bach almost never moves on a 16th, most
 SYNCOPATION = np.array([2.0, 2.0, 2.0, 6.0])  # per voice: nor holds a note begun off the beat into the next one
 
@@ -271,6 +291,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
     first_chord_notes, final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
     third = final_thirds(vocab, plans, batch)
+    off_key = key_penalty(vocab, plans, batch, controls.scale)
     opening = first_chord(forced)
     known = known_ids(forced, forced != UNSAMPLED)
     stepper = sampler.stepper(batch, known)
@@ -315,6 +336,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
             if controls.metre:
                 behind = tokens[:, t + 1 - N_VOICES] if step else np.full(batch, -1)
                 drawn = drawn - metre_penalty(behind, started[:, voice], step, voice, vocab.size, controls.metre)
+            if controls.scale:
+                drawn = drawn - off_key
             if controls.harmony and voice == N_VOICES - 1 and step % 4 == 0:
                 drawn = drawn - harmony_penalty(tokens[:, chord_start:chord_start + 3], vocab, controls.harmony)
             probs = next_token_probs(drawn, controls, choices)
