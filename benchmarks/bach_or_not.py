@@ -161,8 +161,16 @@ def harmonized(model, test, test_groups, count: int, candidates: int) -> list[Pi
         grid = np.zeros_like(c.notes)
         first = int(np.flatnonzero(c.notes[:, 0])[0])
         grid[first:first + len(h.grid)] = h.grid
-        out.append(Piece(grid, test_groups[i], key=parse_key(h.key) if h.key else None))
+        piece = Piece(grid, test_groups[i], key=parse_key(h.key) if h.key else None)
+        piece.bach_bass = last_bass(c.notes)
+        out.append(piece)
     return out
+
+
+def last_bass(grid) -> int:
+    """The pitch class of a piece's last bass note (-1: no bass)."""
+    sung = grid[:, N_VOICES - 1][grid[:, N_VOICES - 1] != REST]
+    return int(sung[-1] % 12) if sung.size else -1
 
 
 def regenerated(model, test, test_groups, count: int, candidates: int, bars=(5, 8)) -> list[Piece]:
@@ -465,6 +473,8 @@ def main():
         m = {"odd_onsets_per_bar": rhythm(ps, length)}
         if name != "regenerate":
             m["final_tonic_triad"] = final_tonic(ps)
+        if name == "harmonize":
+            m["last_bass_as_bach"] = float(np.mean([last_bass(p.grid) == p.bach_bass for p in ps]))
         if name in ("generate", "primer none"):
             copies = longest_copies(ps, training)
             m.update(longest_copy_steps={"max": int(max(copies)), "median": float(np.median(copies)),
@@ -479,6 +489,8 @@ def main():
         line = f"  {name:<22} {' '.join(f'{o:.3f}' for o in m['odd_onsets_per_bar'])}  (x{max(ratio):.1f} of Bach at most)"
         if "final_tonic_triad" in m:
             line += f"  final tonic {m['final_tonic_triad']:.0%}"
+        if "last_bass_as_bach" in m:
+            line += f"  last bass = Bach's {m['last_bass_as_bach']:.0%}"
         if "longest_copy_steps" in m:
             c = m["longest_copy_steps"]
             line += f"  copy max {c['max']} median {c['median']:.0f} steps; distinct {m['distinct_excerpts']:.0%}"
