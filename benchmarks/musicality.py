@@ -3,7 +3,7 @@
     python benchmarks/musicality.py [--default DIR] [--reference DIR] [--samples 50] [--harmonizations 20]
 
 - Samples: `--samples` chorales from each model as `chorale generate` writes them by
-  default (16 bars, `--temperature` 1, range guard, voice-leading guard, seeds 0..N-1, each
+  default (16 bars, `--temperature` as chorale.defaults, range guard, voice-leading guard, seeds 0..N-1, each
   continuing the first two bars of the held-out chorale its seed picks). The style and
   voice-leading rows score only the sampled 14 bars: the primer is Bach's.
 - Real Bach: the first `--samples` chorales of the test split. The histograms are matched
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import chorale
-from chorale import music
+from chorale import defaults, music
 from chorale.data.loader import load
 from chorale.io.files import atomic_write, bundled
 from chorale.sampling.sample import PRIMER_STEPS
@@ -131,7 +131,8 @@ def main():
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--harmonizations", type=int, default=20)
     parser.add_argument("--candidates", type=int, default=8)
-    parser.add_argument("--temperature", type=float, default=1.0, help="For samples and harmonizations.")
+    parser.add_argument("--temperature", type=float, default=defaults.TEMPERATURE,
+                        help="For samples and harmonizations.")
     parser.add_argument("--note", default="", help="What was compared, written into the results (e.g. epochs).")
     parser.add_argument("--results", type=Path, default=RESULTS, help="Where to write the JSON results.")
     args = parser.parse_args()

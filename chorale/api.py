@@ -61,10 +61,11 @@ class Model:
     # ------------------------------------------------------------------ generate
     def generate(self, seed: int | None = None, *, count: int | None = None, bars: int = defaults.BARS,
                  steps: int | None = None, primer=None, temperature: float = defaults.TEMPERATURE,
-                 top_k: int | None = None, top_p: float | None = None, greedy: bool = False,
+                 top_k: int | None = None, top_p: float | None = defaults.TOP_P, greedy: bool = False,
                  range_guard: bool = True, voice_leading: bool = True, key: str | None = None,
                  fermatas=None, plan: bool = True, plan_weight: float = defaults.PLAN_WEIGHT, data=None,
-                 title: str | None = None,
+                 title: str | None = None, metre: float = defaults.METRE,
+                 harmony: float = defaults.HARMONY, tolerance=defaults.TOLERANCE, scale: float = defaults.SCALE,
                  progress=None) -> Chorale | list[Chorale]:
         """Write new chorales, one note at a time, following a plan of their form.
 
@@ -75,7 +76,12 @@ class Model:
         a file path, a Chorale or a (steps, 4) array. temperature, top_k, top_p, greedy:
         how each note is drawn. range_guard keeps each voice in its training range;
         voice_leading redraws notes that would complete parallel fifths or octaves (or
-        hidden ones between soprano and bass) or cross two voices.
+        hidden ones between soprano and bass) or cross two voices, but lets hidden ones and
+        crossings stand as often as `tolerance` says (shares for parallels, hidden, crossings;
+        None: never), as Bach does. metre > 0 holds the rhythm to the metre as Bach keeps it
+        (fewer notes starting on odd 16ths or syncopated); harmony > 0 has the bass avoid
+        dissonant chords and 6/4s on the beat; scale > 0 keeps notes in the planned key's
+        scale (0: the model's own).
 
         The plan (models trained with one): key, e.g. "D minor" (default: the primer's; with
         no primer, one of Bach's keys drawn by the seed); fermatas, bar numbers where a
@@ -98,7 +104,7 @@ class Model:
                             checks.flag("greedy", greedy),
                             voice_ranges=self.card["voice_ranges"] if checks.flag("range_guard", range_guard) else None,
                             voice_leading=checks.flag("voice_leading", voice_leading),
-                            plan_weight=checks.plan_weight(plan_weight))
+                            plan_weight=checks.plan_weight(plan_weight), **checks.shaping(metre, harmony, tolerance, scale))
         key, title = checks.text("key", key, MAX_LIST_CHARS), checks.text("title", title)
         checks.callback("progress", progress)
         primer = checks.primer(primer)
@@ -139,7 +145,9 @@ class Model:
     def harmonize(self, melody, *, voice: str = defaults.VOICE, part: str | int | None = None,
                   candidates: int = defaults.CANDIDATES, seed: int | None = None,
                   temperature: float = defaults.TEMPERATURE, voice_leading: bool = True, key: str | None = None,
-                  fermatas=None, plan: bool = True, title: str | None = None, progress=None) -> Chorale:
+                  fermatas=None, plan: bool = True, title: str | None = None, progress=None,
+                  metre: float = defaults.METRE, harmony: float = defaults.HARMONY,
+                  tolerance=defaults.TOLERANCE, top_p: float | None = defaults.TOP_P) -> Chorale:
         """Write the other voices around `melody`, sung by `voice`.
 
         melody: a file (MIDI, MusicXML, CSV; `part` picks its part or track), a Chorale
@@ -201,7 +209,8 @@ class Model:
                  else tuple(sorted(set(marked) | {len(line) - 1})) if marked else None)
         result = harmonize(self.sampler, self.vocab, line, names, self.card["voice_ranges"], candidates, seed,
                            temperature, voice_leading, Plan(the_key, stops, len(line)) if planned else None,
-                           progress=_reporting(progress, len(line) * N_VOICES - 1))
+                           progress=_reporting(progress, len(line) * N_VOICES - 1),
+                           shaping={**checks.shaping(metre, harmony, tolerance), "top_p": checks.top_p(top_p)})
         chosen = result.chosen
         name_of_key = key_name(*the_key) if planned else None
         return Chorale(result.grid, title=title or f"{name} (harmonized)", key=name_of_key,
@@ -213,7 +222,9 @@ class Model:
     # ------------------------------------------------------------------ regenerate
     def regenerate(self, piece, *, bars, voices=None, keep=None, candidates: int = defaults.CANDIDATES,
                    seed: int | None = None, temperature: float = defaults.TEMPERATURE, voice_leading: bool = True,
-                   title: str | None = None, progress=None) -> Chorale:
+                   title: str | None = None, progress=None, metre: float = defaults.METRE,
+                   harmony: float = defaults.HARMONY, tolerance=defaults.TOLERANCE,
+                   top_p: float | None = defaults.TOP_P) -> Chorale:
         """Rewrite `voices` (default: all four) in `bars` of `piece` and keep every other note.
 
         bars: (first, last) 1-based and inclusive, one bar number, or text such as "5-6".
@@ -244,7 +255,8 @@ class Model:
         tokens = region.size + N_VOICES * int(region[0, 0])  # a rest chord leads when the first note is written
         result = regenerate(self.sampler, self.vocab, original.grid, region, self.card["voice_ranges"], candidates,
                             seed, temperature, voice_leading, self._plan_of(original),
-                            progress=_reporting(progress, tokens - 1))
+                            progress=_reporting(progress, tokens - 1),
+                            shaping={**checks.shaping(metre, harmony, tolerance), "top_p": checks.top_p(top_p)})
         chosen = result.chosen
         return Chorale(result.grid, title=title or original.title, tempo=original.tempo,
                        details={"bars": (first, last), "voices": written, "whole": bool(region.all()),

@@ -109,6 +109,17 @@ def top_k(value) -> int | None:
     return None if value is None else whole("top_k", value, 1, limits.MAX_TOP_K)
 
 
+def shaping(metre, harmony, tolerance, scale=0.0) -> dict:
+    """The sampler's shaping strengths (chorale.sampling.sample.Controls): metre, harmony and
+    scale in 0..100, tolerance None or three shares in 0..1 (parallels, hidden, crossings)."""
+    if tolerance is not None:
+        if isinstance(tolerance, (str, bytes)) or not hasattr(tolerance, "__len__") or len(tolerance) != 3:
+            raise BadType(f"tolerance must be three shares in 0..1, got {shown(tolerance)}")
+        tolerance = tuple(number("tolerance", t, 0, 1) for t in tolerance)
+    return {"metre": number("metre", metre, 0, 100), "harmony": number("harmony", harmony, 0, 100),
+            "tolerance": tolerance, "scale": number("scale", scale, 0, 100)}
+
+
 def tempo(value) -> float:
     return number("tempo", value, *limits.TEMPO)
 

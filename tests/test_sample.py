@@ -205,3 +205,37 @@ def test_guard_refuses_a_crossing():
     for row in guarded:
         grid = VOCAB.decode(row)
         assert music._chord_faults(grid)["crossings"] == 0 and (grid[1::2, 1] <= 67).all()
+
+
+def test_a_tolerant_guard_lets_faults_stand_as_often_as_asked():
+    """Tolerance 1 for parallels keeps the planted ones (as no guard would); 0 refuses them all."""
+    forced = np.full((2, PLANTED.size), -1)
+    forced[:, :4] = VOCAB.encode(PLANTED[:1])
+    model = Scripted(VOCAB.encode(PLANTED))
+    kept, _ = sample(model, VOCAB, forced, seeds=[0, 1], controls=Controls(tolerance=(1.0, 0.0, 0.0)))
+    refused, _ = sample(model, VOCAB, forced, seeds=[0, 1], controls=Controls(tolerance=(0.0, 1.0, 1.0)))
+    for a, b in zip(kept, refused):
+        assert parallels(VOCAB.decode(a)) == parallels(PLANTED) and parallels(VOCAB.decode(b)) == 0
+    with pytest.raises(ChoraleError, match="tolerance"):
+        Controls(tolerance=(0.5, 2.0, 0.0))
+
+
+def test_metre_penalty_weighs_onsets_on_odd_16ths_and_syncopations():
+    from chorale.sampling.sample import ODD_ONSET, SYNCOPATION, metre_penalty
+
+    previous, started = np.array([5, 5]), np.array([2, 0])  # a note begun off the beat, one on it
+    odd = metre_penalty(previous, started, 3, 0, 8, 1.0)
+    assert odd[0, 5] == 0 and odd[0, 0] == 0 and odd[0, 6] == ODD_ONSET[0]  # holding and resting are free
+    beat = metre_penalty(previous, started, 4, 3, 8, 1.0)
+    assert beat[0, 5] == SYNCOPATION[3] and beat[1, 5] == 0 and beat[0, 6] == 0  # only the syncopated hold
+    assert not metre_penalty(previous, started, 6, 0, 8, 1.0).any()  # an off-beat 8th: free
+
+
+def test_harmony_penalty_keeps_the_bass_under_a_chord_on_the_beat():
+    from chorale.sampling.sample import harmony_penalty
+
+    upper = VOCAB.encode(np.array([[72, 67, 64, 0]]))[None, :3]  # C G E above
+    penalty = harmony_penalty(upper, VOCAB, 1.0)[0]
+    pitch = {p: penalty[VOCAB.encode(np.array([[0, 0, 0, p]]))[3]] for p in (48, 55, 50, 45)}
+    assert pitch[48] == 0 and pitch[45] == 0  # C: a triad; A: a minor 7th chord
+    assert pitch[55] == 0.5 and pitch[50] == 1.0  # G: a 6/4; D: no chord

@@ -22,7 +22,8 @@ from chorale.cli.types import (BARS, COUNT, PLAN_WEIGHT, POSITIVE, PROBABILITY, 
 @click.option("--length", type=STEPS, help="Length in 16th-note steps (overrides --bars).")
 @temperature_option
 @click.option("--top-k", type=POSITIVE, help="Sample only from the k most likely notes.")
-@click.option("--top-p", type=PROBABILITY, help="Sample only from the most likely notes that make up this probability.")
+@click.option("--top-p", type=PROBABILITY, default=defaults.TOP_P, show_default=True,
+              help="Sample only from the most likely notes that make up this probability (1: all).")
 @click.option("--greedy", is_flag=True, help="Always take the most likely note (deterministic).")
 @click.option("--range-guard/--no-range-guard", default=True, show_default=True,
               help="Keep each voice inside the range it sings in the training data.")

@@ -16,6 +16,12 @@ PERFECT = np.isin(np.arange(12), (FIFTH, OCTAVE))  # by interval class: fifths a
 OTHER_VOICES = ~np.eye(N_VOICES, dtype=bool)
 
 
+def fault_kinds(previous: np.ndarray, current: np.ndarray, voice: int, candidates: np.ndarray) -> tuple:
+    """(parallel, hidden, crossing): each (batch, n), what `forbidden_tokens` finds, kind by kind."""
+    return (_parallel(previous, current, voice, candidates), _hidden(previous, current, voice, candidates),
+            _crossing(current, voice, candidates))
+
+
 def forbidden_tokens(previous: np.ndarray, current: np.ndarray, voice: int, candidates: np.ndarray) -> np.ndarray:
     """(batch, n) whether `voice` singing each of `candidates` ((batch or 1, n) tokens) would
     complete, as `chorale.music` counts them, a parallel fifth or octave with another voice

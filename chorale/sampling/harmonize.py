@@ -129,7 +129,7 @@ def missed_cadence(grid: np.ndarray, plan: Plan | None) -> bool:
 
 def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice, voice_ranges, candidates: int,
               seed: int, temperature: float = 1.0, voice_leading: bool = True, plan: Plan | None = None,
-              progress=None) -> Harmonization:
+              progress=None, shaping: dict | None = None) -> Harmonization:
     """Sample `candidates` harmonizations of `melody` (already in range) in one batch; keep the best.
     `melody` is one line (steps,) sung by `voice`, or lines (steps, k) sung by the k voices
     of the list `voice`; the model writes the others.
@@ -139,11 +139,12 @@ def harmonize(model, vocab: Vocabulary, melody: np.ndarray, voice, voice_ranges,
 
     Candidate i uses seed + i, so the same seed gives the same result. `voice_leading`: the
     sampler's guard against parallel fifths and octaves, and hidden ones between soprano
-    and bass (see `chorale.sampling.sample.sample`).
+    and bass (see `chorale.sampling.sample.sample`); `shaping`: Controls' metre, harmony and tolerance.
     """
     voices = [VOICES.index(v) for v in ([voice] if isinstance(voice, str) else voice)]
     tokens = forced_tokens(melody, voices, vocab, voice_ranges)
-    controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
+    controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading,
+                        **(shaping or {}))
     return best_of(model, vocab, tokens, candidates, seed, controls, plan, progress)
 
 

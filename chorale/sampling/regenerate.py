@@ -20,12 +20,12 @@ from chorale.sampling.sample import Controls
 
 def regenerate(sampler, vocab: Vocabulary, grid: np.ndarray, region: np.ndarray, voice_ranges, candidates: int,
                seed: int, temperature: float = 1.0, voice_leading: bool = True, plan: Plan | None = None,
-               progress=None) -> Harmonization:
+               progress=None, shaping: dict | None = None) -> Harmonization:
     """Rewrite the cells of `grid` (steps, 4) where `region` (steps, 4 bool) is true, following
     `plan` (its key, fermatas and length; None: nothing known).
 
     Candidate i uses seed + i. When the very first note is to be written, the model starts
-    from a rest chord (as `--primer none` does), which is then dropped.
+    from a rest chord (as `--primer none` does), which is then dropped. `shaping`: Controls' metre, harmony and tolerance.
     """
     lead = int(region[0, 0])  # the sampler needs its first token given
     if plan is not None and lead:
@@ -33,5 +33,6 @@ def regenerate(sampler, vocab: Vocabulary, grid: np.ndarray, region: np.ndarray,
     grid = np.concatenate([np.zeros((lead, N_VOICES), grid.dtype), grid])
     region = np.concatenate([np.zeros((lead, N_VOICES), bool), region])
     tokens = np.where(region.reshape(-1), UNSAMPLED, vocab.encode(grid))
-    controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading)
+    controls = Controls(temperature=temperature, voice_ranges=np.asarray(voice_ranges), voice_leading=voice_leading,
+                        **(shaping or {}))
     return best_of(sampler, vocab, tokens, candidates, seed, controls, plan, progress, lead)

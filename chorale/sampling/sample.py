@@ -19,7 +19,7 @@ from chorale.encoding import N_VOICES, REST, STEPS_PER_BAR, UNSAMPLED, Vocabular
 from chorale.model.masks import known_ids
 from chorale.model.outputs import log_softmax
 from chorale.model.plan import Plan, ending, plan_rows
-from chorale.sampling.guard import forbidden_tokens
+from chorale.sampling.guard import fault_kinds, forbidden_tokens
 from chorale.sampling.stepper import Sampler, one_thread
 
 
@@ -34,6 +34,11 @@ class Controls:
     voice_ranges: np.ndarray | None = None  # (4, 2) pitch range per voice; None = any pitch
     voice_leading: bool = True  # redraw notes that complete parallel or hidden 5ths/8ves (see `sample`)
     plan_weight: float = 1.0  # > 1 follows the plan more (guidance, see `sample`); 1 = the model as it is
+    metre: float = 0.0  # > 0 holds notes to the metre (see `metre_penalty`); 0 = the model as it is
+    harmony: float = 0.0  # > 0: fewer dissonant chords and 6/4s on the beat (see `harmony_penalty`)
+    scale: float = 0.0  # > 0: fewer notes outside the planned key's scale (see `key_penalty`)
+    tolerance: tuple[float, float, float] | None = None  # how often the guard lets a parallel, a hidden
+    # 5th/8ve or a crossing stand (see `sample`); None: never
 
     def __post_init__(self):
         if not 0 < self.temperature < float("inf"):  # NaN fails this too
@@ -44,6 +49,14 @@ class Controls:
             raise ChoraleError(f"top-p must be in (0, 1], got {self.top_p}")
         if self.plan_weight < 0:
             raise ChoraleError(f"plan weight must be >= 0, got {self.plan_weight}")
+        if self.tolerance is not None and (len(self.tolerance) != 3 or not all(0 <= x <= 1 for x in self.tolerance)):
+            raise ChoraleError(f"tolerance must be three shares in 0..1, got {self.tolerance}")
+        if not 0 <= self.scale < float("inf"):
+            raise ChoraleError(f"scale must be a number >= 0, got {self.scale}")
+        if not 0 <= self.harmony < float("inf"):
+            raise ChoraleError(f"harmony must be a number >= 0, got {self.harmony}")
+        if not 0 <= self.metre < float("inf"):
+            raise ChoraleError(f"metre must be a number >= 0, got {self.metre}")
 
 
 def allowed_tokens(vocab: Vocabulary, voice_ranges) -> np.ndarray:
@@ -143,6 +156,97 @@ def cadences(vocab: Vocabulary, plans, batch: int, steps: int):
     return first, final, phrase, at
 
 
+def final_thirds(vocab: Vocabulary, plans, batch: int) -> np.ndarray:
+    """(batch, vocab) the notes that make a planned final chord a triad: its third (major or
+    minor in a minor key, the Picardy third); every note where the key is unknown."""
+    third = np.ones((batch, vocab.size), bool)
+    pitch_classes = (np.arange(vocab.size) + vocab.low - 1) % 12
+    for i, plan in enumerate(plans or ()):
+        if plan is not None and plan.key is not None:
+            tonic, mode = plan.key
+            third[i] = np.isin(pitch_classes, [(tonic + d) % 12 for d in ((4,) if mode == "major" else (3, 4))])
+            third[i, 0] = False
+    return third
+
+
+SCALES = {"major": (0, 2, 4, 5, 7, 9, 11, 10), "minor": (0, 2, 3, 5, 7, 8, 10, 9, 11)}  # above the tonic:
+# the key's scale and the notes its cadences borrow (the flat 7th in major; both 6ths and 7ths in minor)
+
+
+def key_penalty(vocab: Vocabulary, plans, batch: int, strength: float) -> np.ndarray:
+    """(batch, vocab) what a planned piece's notes outside its key's scale (SCALES) lose: a
+    little, since Bach modulates, but enough that a piece asked for in a key stays in it."""
+    penalty = np.zeros((batch, vocab.size))
+    pitch_classes = (np.arange(vocab.size) + vocab.low - 1) % 12
+    for i, plan in enumerate(plans or ()):
+        if strength and plan is not None and plan.key is not None:
+            tonic, mode = plan.key
+            penalty[i] = strength * ~np.isin(pitch_classes, [(tonic + d) % 12 for d in SCALES[mode]])
+            penalty[i, 0] = 0
+    return penalty
+
+
+ODD_ONSET = np.array([1.0, 0.0, 0.0, 6.0])  # per voice: the bass, which Bach almost never moves on a 16th, most
+SYNCOPATION = np.array([2.0, 2.0, 2.0, 6.0])  # per voice: nor holds a note begun off the beat into the next one
+
+
+def note_starts(tokens: np.ndarray, upto: int) -> np.ndarray:
+    """(batch, 4): for each voice, the step where the note it sings at token `upto` began
+    (a pitch differing from the voice's previous one starts a note), from the tokens so far."""
+    started = np.zeros((len(tokens), N_VOICES), int)
+    index = np.arange(N_VOICES, upto + 1)
+    struck = tokens[:, index] != tokens[:, index - N_VOICES]
+    for voice in range(N_VOICES):
+        mine = index % N_VOICES == voice
+        started[:, voice] = np.where(struck[:, mine], index[mine] // N_VOICES, 0).max(axis=1, initial=0)
+    return started
+
+
+def metre_penalty(previous: np.ndarray, started: np.ndarray, step: int, voice: int, size: int,
+                  strength: float) -> np.ndarray:
+    """(batch, size) what to take from a voice's logits so that its rhythm keeps to the metre
+    as Bach's does: a new note starting on an odd 16th (the 2nd or 4th of a beat) loses
+    strength * ODD_ONSET[voice], and a note begun off the beat that would be held (or struck
+    again) on the next beat loses strength * SYNCOPATION[voice]: the model alone writes both
+    several times as often as Bach (docs/music.md, Bach or not).
+
+    previous: (batch,) the voice's token one step back (-1: none); started: (batch,) the step
+    where that note began."""
+    penalty = np.zeros((len(previous), size))
+    if strength == 0 or step == 0:
+        return penalty
+    tokens = np.arange(size)[None]
+    if step % 2 == 1:  # an onset: a pitch other than the note sounding
+        penalty += strength * ODD_ONSET[voice] * ((tokens != previous[:, None]) & (tokens != REST))
+    elif step % 4 == 0:
+        syncopated = (previous > REST) & (started % 4 != 0)
+        penalty += strength * SYNCOPATION[voice] * (syncopated[:, None] & (tokens == previous[:, None]))
+    return penalty
+
+
+HARMONY = {"other": 1.0, "6/4": 0.5}  # on a beat, what a bass note making such a sonority loses, times the strength
+
+
+def harmony_penalty(upper: np.ndarray, vocab: Vocabulary, strength: float) -> np.ndarray:
+    """(batch, vocab) what to take from the bass's logits on a beat, knowing the upper voices
+    of its chord (upper: (batch, 3) tokens): a note under which they sound no triad or seventh
+    chord (an unprepared dissonance, as the model writes half again as often as Bach), or a
+    6/4, loses strength * HARMONY[kind]."""
+    from chorale.style import sonority
+
+    penalty = np.zeros((len(upper), vocab.size))
+    if strength == 0:
+        return penalty
+    pitch_classes = (np.arange(1, vocab.size) + vocab.low - 1) % 12
+    for i, row in enumerate(upper):
+        sung = frozenset(int(v + vocab.low - 1) % 12 for v in row if v > REST)
+        if len(sung) < 2:
+            continue
+        cost = {pc: HARMONY.get(sonority(sung, pc), 0.0) for pc in range(12)}
+        penalty[i, 1:] = strength * np.array([cost[pc] for pc in pitch_classes])
+    return penalty
+
+
 def first_chord(forced: np.ndarray) -> np.ndarray:
     """(batch,) the step of each sequence's first chord when nothing but rests comes before it
     and all of it is to be written (a piece begun from nothing), else -1. A planned piece
@@ -180,10 +284,13 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
 
     With `controls.voice_leading`, a sampled note that would complete a parallel fifth or
     octave with a voice already known in its chord (sampled before it, or given), or a
-    hidden one between soprano and bass, is drawn again, with the sequence's next random
-    number, from the distribution without such notes: exactly the model's distribution
-    conditioned on no such fault, and the music is unchanged up to the first one. If that
-    would leave only the rest, the note is kept.
+    hidden one between soprano and bass, or cross a known voice, is drawn again, with the
+    sequence's next random number, from the distribution without such notes: exactly the
+    model's distribution conditioned on no such fault, and the music is unchanged up to the
+    first one. If that would leave only the rest, the note is kept. With `controls.tolerance`
+    (shares for parallels, hidden 5ths/8ves, crossings) such a note stands with that
+    probability (the product, for several kinds; one more random number), as Bach lets a few
+    stand: a penalty instead of a ban.
     Returns (tokens (batch, length), the model's mean log-likelihood per sampled token (batch,),
     with the plan, without guidance).
     """
@@ -198,6 +305,8 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     sampler.check_length(length)
     rows, held = plan_inputs(sampler, plans, -(-length // N_VOICES), batch)
     first_chord_notes, final_chord, phrase_bass, phrase_end = cadences(vocab, plans, batch, -(-length // N_VOICES))
+    third = final_thirds(vocab, plans, batch)
+    off_key = key_penalty(vocab, plans, batch, controls.scale)
     opening = first_chord(forced)
     known = known_ids(forced, forced != UNSAMPLED)
     if batch > 1 and (known == known[:1]).all():
@@ -215,6 +324,7 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
     tokens = forced.copy()
     loglik = np.zeros(batch)
     sampled = np.zeros(batch)
+    started = note_starts(tokens, start)  # the step where each voice's sounding note began
     if progress is not None and start:
         progress(start)
     for t in range(start, stop + 1):
@@ -240,9 +350,21 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
             if voice == N_VOICES - 1:  # the bass under a phrase's last chord
                 ending = phrase_end[:, step] & ~final & ~begins
                 narrow[ending] = phrase_bass[ending]
+            if voice == 2:  # the final chord's tenor supplies the third when the soprano and alto leave it out
+                missing = final & ~(third[np.arange(batch)[:, None], tokens[:, chord_start:chord_start + 2]]).any(axis=1)
+                narrow[missing] &= third[missing]
+            closing = step >= held - STEPS_PER_BAR  # no general rest in the last bar: every voice sings
+            narrow[closing, 0] = False
             narrowed = choices & narrow
             possible = narrowed[:, 1:].any(axis=1)  # a voice whose range misses them keeps its notes
             choices = np.where(possible[:, None], narrowed, choices)
+            if controls.metre:
+                behind = tokens[:, t + 1 - N_VOICES] if step else np.full(batch, -1)
+                drawn = drawn - metre_penalty(behind, started[:, voice], step, voice, vocab.size, controls.metre)
+            if controls.scale:
+                drawn = drawn - off_key
+            if controls.harmony and voice == N_VOICES - 1 and step % 4 == 0:
+                drawn = drawn - harmony_penalty(tokens[:, chord_start:chord_start + 3], vocab, controls.harmony)
             probs = next_token_probs(drawn, controls, choices)
             # each sequence draws from its own generator for its own tokens: batching never changes the music
             u = np.array([rng.random() if f else 0.0 for rng, f in zip(rngs, free)])
@@ -250,13 +372,23 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
             if controls.voice_leading and chord_start:
                 previous = tokens[:, chord_start - N_VOICES: chord_start]
                 current = tokens[:, chord_start: chord_start + N_VOICES]
-                redraw = np.flatnonzero(free & forbidden_tokens(previous, current, voice, picks[:, None])[:, 0])
+                kinds = [k[:, 0] for k in fault_kinds(previous, current, voice, picks[:, None])]
+                faulty = free & (kinds[0] | kinds[1] | kinds[2])
+                if controls.tolerance is not None:  # Bach allows some now and then: let that many stand
+                    keep = np.prod([np.where(k, share, 1.0) for k, share in zip(kinds, controls.tolerance)], axis=0)
+                    for i in np.flatnonzero(faulty & (keep > 0)):
+                        faulty[i] = rngs[i].random() >= keep[i]
+                redraw = np.flatnonzero(faulty)
                 if redraw.size:
                     fault = forbidden_tokens(previous[redraw], current[redraw], voice, everything)
                     guarded = choices[redraw] & ~fault
                     # the voice leading outranks the final chord: a cadence note that would make
                     # parallels gives way to another of the voice's notes
+                    # but never over the final chord: a piece ends on its tonic triad, whatever the way in
                     stuck = ~guarded[:, 1:].any(axis=1)
+                    cadence = stuck & final[redraw]
+                    guarded[cadence] = choices[redraw][cadence]
+                    stuck &= ~cadence
                     guarded[stuck] = allowed[voice] & ~fault[stuck]
                     has_pitch = guarded[:, 1:].any(axis=1)  # token 0 is the rest: never force one
                     redraw, guarded = redraw[has_pitch], guarded[has_pitch]
@@ -265,6 +397,10 @@ def sample(model, vocab: Vocabulary, forced: np.ndarray, seeds, controls: Contro
             tokens[free, t + 1] = picks[free]
             loglik[free] += log_softmax(logits)[free, picks[free]]
             sampled += free
+        if t + 1 >= N_VOICES:
+            voice, step = (t + 1) % N_VOICES, (t + 1) // N_VOICES
+            struck = tokens[:, t + 1] != tokens[:, t + 1 - N_VOICES]
+            started[struck, voice] = step
         if progress is not None:
             progress(1)
     if progress is not None and length - 1 > max(stop + 1, start):
