@@ -45,7 +45,7 @@ def build_shared(root: Path) -> dict[str, str]:
     import keras
 
     from chorale.model.networks import build_chorale_model
-    from chorale.model.run import load_sampler
+    from chorale.sampling.cache import load_sampler
 
     shared = root / "shared"
     data = shared / "data"

@@ -20,7 +20,7 @@ from chorale.encoding import REST, STEPS_PER_BAR
 from chorale.io.files import atomic_write, bundled
 from chorale.keys import best_key, parse_key
 from chorale.model.plan import Plan
-from chorale.model.run import load_sampler
+from chorale.sampling.cache import load_sampler
 from chorale.sampling.sample import Controls, generate, primer_grid
 
 RESULTS = Path(__file__).resolve().parent / "results" / "plan_music.json"

@@ -19,7 +19,7 @@ import numpy as np
 
 from chorale.encoding import N_VOICES
 from chorale.model.run import load_run
-from chorale.model.train import model_inputs
+from chorale.model.inputs import model_inputs
 from chorale.io.files import atomic_write, bundled
 from chorale.sampling.sample import Controls, generate, primer_grid
 from chorale.sampling.stepper import Sampler

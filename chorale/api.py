@@ -44,7 +44,7 @@ class Model:
 
     def __init__(self, path=None):
         from chorale.io.files import bundled
-        from chorale.model.run import load_sampler
+        from chorale.sampling.cache import load_sampler
 
         self.path = Path(path) if path is not None else bundled("model")
         self.sampler, self.card, self.vocab = load_sampler(self.path)

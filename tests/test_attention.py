@@ -13,7 +13,8 @@ from chorale import ChoraleError  # noqa: E402
 from chorale.encoding import Vocabulary  # noqa: E402
 from chorale.model.attention import RelativeAttention  # noqa: E402
 from chorale.model.networks import build_chorale_model  # noqa: E402
-from chorale.model.run import load_run, load_sampler, safe_load  # noqa: E402
+from chorale.model.run import load_run, safe_load  # noqa: E402
+from chorale.sampling.cache import load_sampler  # noqa: E402
 from chorale.sampling.sample import sample  # noqa: E402
 from chorale.sampling.stepper import Sampler  # noqa: E402
 

@@ -50,7 +50,7 @@ def test_a_real_payload_is_refused_and_never_runs(tmp_path):
 
 
 def test_a_damaged_sampler_cache_is_rebuilt_from_the_model(shared, tmp_path):
-    from chorale.model.run import load_sampler
+    from chorale.sampling.cache import load_sampler
     from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 
     _, paths = shared

@@ -12,7 +12,7 @@ from chorale.data.loader import load
 from chorale.io.csvfile import write_csv
 from chorale.encoding import Vocabulary, voice_ranges
 from chorale.io.scores import read_grid
-from chorale.model.run import load_sampler
+from chorale.sampling.cache import load_sampler
 from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
 
 

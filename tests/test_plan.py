@@ -13,7 +13,8 @@ from chorale.encoding import N_VOICES, UNSAMPLED, Vocabulary  # noqa: E402
 from chorale.keys import best_key  # noqa: E402
 from chorale.model.plan import (COLUMNS, FINAL_HOLD, HIDE, HIDE_ALL, SIZES, Plan, chorale_plan,  # noqa: E402
                                 ending, hide, plan_rows, transpose_rows)
-from chorale.model.train import TRANSPOSE, batches, chorale_plans, windows  # noqa: E402
+from chorale.model.inputs import chorale_plans, windows  # noqa: E402
+from chorale.model.train import TRANSPOSE, batches  # noqa: E402
 from chorale.sampling.sample import Controls, generate, plan_inputs, sample  # noqa: E402
 from chorale.sampling.stepper import Sampler  # noqa: E402
 
@@ -150,7 +151,7 @@ def test_a_model_of_another_plan_version_is_refused(tmp_path):
     import shutil
 
     from chorale.io.files import bundled
-    from chorale.model.run import load_sampler
+    from chorale.sampling.cache import load_sampler
 
     shutil.copytree(bundled("model"), tmp_path / "m")
     card = json.loads((tmp_path / "m" / "card.json").read_text())

@@ -21,7 +21,7 @@ import numpy as np
 
 from chorale import ChoraleError
 from chorale.backend import keras
-from chorale.forecast import AHEAD_MODELS, MODELS, NEXT_MODELS
+from chorale.forecast.names import AHEAD_MODELS, MODELS, NEXT_MODELS
 
 N_STEPS = 50
 HORIZONS = {"next": 1, "ahead": 10}

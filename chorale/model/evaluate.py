@@ -23,7 +23,7 @@ from chorale.encoding import N_VOICES, STEPS_PER_BAR, Vocabulary
 from chorale.model.masks import known_ids
 from chorale.model.outputs import nll_accuracy
 from chorale.model.run import load_run
-from chorale.model.train import chorale_plans, encode_all, model_inputs, windows
+from chorale.model.inputs import chorale_plans, encode_all, model_inputs, windows
 
 
 def windowed(model, tokens: list[np.ndarray], rows: list[np.ndarray] | None = None, batch_size: int = 64) -> dict | None:

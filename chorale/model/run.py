@@ -75,7 +75,7 @@ def _code_needed(config) -> str | None:
     return next(filter(None, map(_code_needed, items)), None)
 
 
-def _check(model_dir, model, card, vocab):
+def check_model(model_dir, model, card, vocab):
     """The model matches its card: classes, architecture, size."""
     if model.output_shape[-1] != vocab.size:
         raise ChoraleError(f"{model_dir}: the model predicts {model.output_shape[-1]} classes, "
@@ -93,48 +93,12 @@ def load_run(model_dir):
     model_dir = Path(model_dir)
     card, vocab = read_card(model_dir)
     model = safe_load(model_dir / "model.keras")
-    _check(model_dir, model, card, vocab)
-    _check_plan(model_dir, card)
+    check_model(model_dir, model, card, vocab)
+    check_plan(model_dir, card)
     return model, card, vocab
 
 
-def write_sampler(model_dir, model) -> None:
-    """Export `model` (the folder's model.keras, loaded) to the folder's sampler.npz."""
-    from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
-
-    model_dir = Path(model_dir)
-    Sampler.from_model(model).save(model_dir / SAMPLER_FILE, file_hash(model_dir / "model.keras"))
-
-
-def load_sampler(model_dir):
-    """(Sampler, card, vocabulary) of a trained model folder.
-
-    Uses the folder's sampler.npz when it was made from this model.keras (no TensorFlow
-    import: generate starts in about a second); otherwise loads the Keras model once and
-    writes sampler.npz beside it when the folder is writable.
-    """
-    from chorale.sampling.stepper import SAMPLER_FILE, Sampler, file_hash
-
-    model_dir = Path(model_dir)
-    card, vocab = read_card(model_dir)
-    source = file_hash(model_dir / "model.keras")
-    sampler = Sampler.load(model_dir / SAMPLER_FILE, source)
-    if sampler is None:
-        model = safe_load(model_dir / "model.keras")
-        _check(model_dir, model, card, vocab)
-        sampler = Sampler.from_model(model)
-        try:
-            sampler.save(model_dir / SAMPLER_FILE, source)
-        except (ChoraleError, OSError):
-            pass  # a read-only install: sample from memory, try again next time
-    if sampler.output_width() != vocab.size:  # the card was edited after sampler.npz was made
-        raise ChoraleError(f"{model_dir}: the model predicts {sampler.output_width()} classes, "
-                           f"its card says {vocab.size}")
-    _check_plan(model_dir, card)
-    return sampler, card, vocab
-
-
-def _check_plan(model_dir, card) -> None:
+def check_plan(model_dir, card) -> None:
     """Plan ids mean what this chorale's plan_rows makes only for the same plan version."""
     from chorale.model.plan import PLAN_VERSION
 

@@ -35,11 +35,12 @@ from chorale.encoding import N_VOICES, Vocabulary, voice_ranges
 from chorale.io.files import atomic_path, atomic_write, remove_temporaries
 from chorale.model import distributed, plan as plans
 from chorale.model.distributed import is_chief
+from chorale.model.evaluate import score_chorales, whole
+from chorale.model.inputs import SHIFT, chorale_plans, encode_all, model_inputs, padded, windows
 from chorale.model.masks import known_ids, random_known
-from chorale.model.run import check_run_folder, safe_load, write_sampler
-from chorale.registry import BACKBONES, DEFAULT_BACKBONE, WINDOW
+from chorale.model.run import check_run_folder, safe_load
+from chorale.registry import BACKBONES, DEFAULT_BACKBONE
 
-SHIFT = 16  # the reference protocol: chords between windows (of registry.WINDOW chords)
 BAR_TOKENS = 16 * N_VOICES  # cuts start on a bar of the chorale's own count (as windows do)
 TRANSPOSE = np.arange(-3, 4)  # augmentation: each epoch moves each window by one of these semitone
 # shifts, drawn among those that keep every voice inside its range (see transposed_epoch)
@@ -47,43 +48,6 @@ PATIENCE = 3  # epochs without a better validation loss before stopping
 RUN_FILES = ("run.json", "history.csv", "checkpoint.keras", "model.keras", "card.json", "training.png",
              "sampler.npz")
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
-
-
-def windows(tokens: list[np.ndarray], window: int = WINDOW, shift: int = SHIFT) -> np.ndarray:
-    """(n, window * 4, ...) windows of per-token arrays (tokens, or plan rows) starting every
-    `shift` chords; a short remainder is dropped."""
-    size, step = window * N_VOICES, shift * N_VOICES
-    out = [t[i:i + size] for t in tokens for i in range(0, len(t) - size + 1, step)]
-    return np.stack(out) if out else np.zeros((0, size, *tokens[0].shape[1:]) if tokens else (0, size), np.int32)
-
-
-def padded(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """(array (n, longest, ...) padded with zeros on the right, lengths (n,)) of per-token arrays."""
-    lengths = np.array([len(s) for s in sequences])
-    out = np.zeros((len(sequences), lengths.max(), *sequences[0].shape[1:]), sequences[0].dtype)
-    for i, s in enumerate(sequences):
-        out[i, :len(s)] = s
-    return out, lengths
-
-
-def chorale_plans(chorales) -> list[np.ndarray]:
-    """Each chorale's plan rows (per token), computed on the whole chorale (its end, its key)
-    before it is cut into windows."""
-    return [plans.plan_rows(plans.chorale_plan(c), len(c.grid)) for c in chorales]
-
-
-def model_inputs(model, tokens: np.ndarray, rows: np.ndarray | None = None, known: np.ndarray | None = None):
-    """What `model` takes for input tokens (batch, time): the tokens alone, or a dict by input
-    name with the plan rows (batch, time, columns; all unknown when `rows` is None) and the
-    known ids (batch, time; chorale.model.masks.known_ids, nothing known when `known` is None)
-    the model reads."""
-    names = [i.name for i in model.inputs]
-    if names == ["tokens"]:
-        return tokens
-    given = {"tokens": tokens,
-             "plan": rows if rows is not None else np.zeros((*tokens.shape, len(plans.COLUMNS)), np.int32),
-             "known": known if known is not None else np.zeros(tokens.shape, np.int32)}
-    return {name: given[name] for name in names}
 
 
 def transposed_epoch(epoch: int, epochs: int) -> bool:
@@ -104,17 +68,6 @@ def transpositions(x: np.ndarray, vocab: Vocabulary, ranges: np.ndarray) -> np.n
     silent = ~sung.any(axis=1)
     return np.stack([np.all(silent | (low + k >= tokens[:, 0]) & (high + k <= tokens[:, 1]), axis=1)
                      for k in TRANSPOSE], axis=1)
-
-
-def encode_all(vocab: Vocabulary, chorales) -> list[np.ndarray]:
-    """Encode Chorale objects, naming the chorale in any error."""
-    out = []
-    for c in chorales:
-        try:
-            out.append(vocab.encode(c.grid))
-        except ChoraleError as e:
-            raise ChoraleError(f"{c.source}: {e}") from None
-    return out
 
 
 def strategy_for(distribute: str | None):
@@ -323,12 +276,8 @@ def _train(out, data, arch, epochs, batch_size, learning_rate, augment, seed, op
         "versions": {"chorale": __version__, "keras": keras.__version__, "tensorflow": tf.__version__,
                      "numpy": np.__version__, "python": platform.python_version()},
     }
-    best_model = safe_load(out / "model.keras")
-    write_sampler(out, best_model)  # generate then never needs TensorFlow for this run
     if "test" in dataset.splits:  # reported, never used to choose anything
-        from chorale.model.evaluate import score_chorales
-
-        card["metrics"]["test"] = score_chorales(best_model, vocab, dataset["test"], dataset.source, "test")
+        card["metrics"]["test"] = score_chorales(safe_load(out / "model.keras"), vocab, dataset["test"], dataset.source, "test")
     _plot(history, out / "training.png")
     (out / "checkpoint.keras").unlink(missing_ok=True)
     with atomic_write(out / "card.json") as f:
@@ -431,8 +380,6 @@ class WholeValidation(keras.callbacks.Callback):
         self.tokens = tokens
 
     def on_epoch_end(self, epoch, logs=None):
-        from chorale.model.evaluate import whole
-
         scores = whole(self.model, self.tokens, eager=True)
         logs["val_loss"], logs["val_accuracy"] = scores["nll"], scores["accuracy"]
 

@@ -49,6 +49,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import chorale
 from chorale import ChoraleError, __version__, checks, defaults
 from chorale.limits import (MAX_LIST_CHARS, STUDIO_MAX_BARS, STUDIO_MAX_BODY, STUDIO_MAX_CANDIDATES, STUDIO_MAX_UPLOAD,
                             STUDIO_MAX_WORK)
@@ -124,9 +125,7 @@ class _Studio:
     def model(self):
         with self._loading:
             if self._model is None:
-                from chorale.api import load_model
-
-                self._model = load_model(self.model_dir)
+                self._model = chorale.load_model(self.model_dir)
             return self._model
 
     def warm(self) -> None:
@@ -328,13 +327,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, model_dir=None, open_browse
 
     import uvicorn
 
-    from chorale.api import load_model
-
     host = host.strip() if isinstance(host, str) else host
     if not host:
         raise ChoraleError("no address to listen on: give --host 127.0.0.1 (this computer only) or an interface's "
                            "address such as 0.0.0.0 (every interface)")
-    model = load_model(model_dir)  # a bad --model: a one-line error before anything listens
+    model = chorale.load_model(model_dir)  # a bad --model: a one-line error before anything listens
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
