@@ -65,6 +65,7 @@ def test_cli_files_are_the_recorded_ones(tmp_path):
         assert md5(tmp_path / name) == expected, name
 
 
+@pytest.mark.slow
 def test_api_and_cli_write_identical_files(model, tmp_path):
     invoke("generate", "--seed", 7, "--bars", 4, "--out", tmp_path / "cli.mid", "--musicxml", tmp_path / "cli.xml")
     piece = model.generate(seed=7, bars=4)
@@ -80,6 +81,7 @@ def test_api_and_cli_write_identical_files(model, tmp_path):
     assert md5(tmp_path / "cli.csv") == md5(tmp_path / "api.csv")
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs(tmp_path, monkeypatch):
     """The README's Python section, run as it is (in a scratch folder)."""
     text = README.read_text()
@@ -207,6 +209,7 @@ def test_harmonize_keeps_the_melody_and_reports_its_choice(model):
         model.harmonize(melody, voice="baritone")
 
 
+@pytest.mark.slow
 def test_score_matches_the_keras_model(model):
     """The NumPy score equals the Keras model's whole-chorale NLL of the same tokens."""
     from chorale.model.evaluate import load_run, whole

@@ -80,6 +80,7 @@ def test_regenerating_one_bar_of_a_long_piece_costs_its_window(model, monkeypatc
     np.testing.assert_array_equal(new.grid[600 * 16:], LONG[600 * 16:])
 
 
+@pytest.mark.slow
 def test_the_window_and_the_batches_change_no_note(model, piece, monkeypatch):
     """Stepping only the reach of the region, and candidates in small batches, give the same
     piece as stepping everything in one batch."""

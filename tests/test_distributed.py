@@ -61,6 +61,7 @@ def test_who_writes_the_run(monkeypatch):
     assert not distributed.is_chief()
 
 
+@pytest.mark.slow
 def test_a_worker_that_never_starts_is_named_within_the_timeout():
     own, missing = free_ports(2)
     spec = {"worker": [f"localhost:{own}", f"localhost:{missing}"]}

@@ -32,6 +32,7 @@ def test_a_wrong_model_folder_is_said_before_tensorflow_loads():
     assert done.stdout.strip().split(maxsplit=2) == ["1", "False", "Error: nothere: no such model folder"]
 
 
+@pytest.mark.slow
 def test_evaluate_defaults_to_the_bundled_model():
     # one chorale, not the split: the bundled model's scores are test_bundled_model's job
     result = CliRunner().invoke(cli, ["evaluate", "--json", "--data", str(CHORALE), "--split", "all"])

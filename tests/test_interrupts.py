@@ -81,6 +81,7 @@ def assert_every_file_is_whole(run: Path):
     assert all(name.startswith(".") and ".tmp" in name for name in unknown), unknown
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_starting_exits_130_and_writes_nothing(data, tmp_path):
     process = start_train(data, tmp_path / "run", *TINY_RUN)
     time.sleep(2)  # inside `import tensorflow`, long before the run folder is made

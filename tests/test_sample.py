@@ -172,6 +172,7 @@ def test_guard_never_forces_a_rest():
     np.testing.assert_array_equal(VOCAB.decode(tokens[0]), PLANTED[:2])
 
 
+@pytest.mark.slow
 def test_guard_changes_nothing_before_the_first_parallel_and_leaves_none(randomized):
     model = randomized("wavenet", seed=3)
     ranges = np.array([[60, 79], [55, 74], [48, 69], [36, 62]])

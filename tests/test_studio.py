@@ -237,6 +237,7 @@ def test_uploads_over_the_limit_are_refused(client):
                              headers={"Content-Type": "application/json"}), 413)
 
 
+@pytest.mark.slow
 def test_client_file_names_never_become_paths(client, midi_bytes, tmp_path, monkeypatch):
     """Only the suffix of the client's name is kept; everything is written inside a fresh
     temporary folder, which is gone after the request, whether it worked or not."""
