@@ -5,7 +5,6 @@ import csv
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,20 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from benchmarks.multi_worker import free_ports
 from chorale import ChoraleError
 from chorale.cli import cli
 from chorale.model import distributed
 TINY = dict(filters=4, dilations=(1, 2), embed_dim=4)  # a model trained in seconds
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def tf_config(ports, index, kind="worker"):
