@@ -182,6 +182,17 @@ def test_notebook_view_holds_a_picture_and_a_player(model):
     assert "<audio controls" in view and "data:audio/wav;base64," in view
 
 
+def test_pictures_leave_the_notebooks_matplotlib_backend_alone(model):
+    """A notebook's inline backend must survive showing a piece (a figure, not pyplot's)."""
+    code = ("import matplotlib, chorale\n"
+            "matplotlib.use('svg')\n"
+            "piece = chorale.load_model().generate(seed=3, bars=2)\n"
+            "piece.piano_roll(); piece._repr_html_()\n"
+            "print('BACKEND', matplotlib.get_backend())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "BACKEND svg" in out
+
+
 def test_save_picks_the_format_from_the_suffix(model, tmp_path):
     piece = model.generate(seed=3, bars=2)
     for name in ("a.mid", "a.csv", "a.wav", "a.png", "a.musicxml"):
