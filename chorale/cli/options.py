@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from chorale import defaults
-from chorale.cli.types import SEED, TEMPERATURE, TEMPO
+from chorale.cli.types import SEED, TEMPERATURE, TEMPO, default_output
 from chorale.registry import FORMATS, OUT_FORMATS
 
 
@@ -77,6 +77,16 @@ voice_leading_option = click.option(
     help="Never write parallel fifths or octaves, hidden ones between soprano and bass, or crossed "
     "voices: a note that would make one is drawn again from the model's other notes.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
+
+
+def out_option(default: str | None = None):
+    """--out of a writing command: a default in ./outputs/ (made when the first file is
+    written into it), or required without one."""
+    if default is None:
+        return click.option("--out", type=click.Path(dir_okay=False, path_type=str), required=True,
+                            help="Output file: .mid, or .csv for the 16th-note grid.")
+    return click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=default, show_default=True,
+                        callback=default_output, help="Output file: .mid, or .csv for the 16th-note grid.")
 
 
 def _numbered(path, i: int, count: int):

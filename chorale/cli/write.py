@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from chorale import defaults
-from chorale.cli.options import (check_out, force_option, model_option, numbered_outputs, output_options, progress_bar,
-                                 seed_option, temperature_option, voice_leading_option, write)
-from chorale.cli.types import (BARS, COUNT, PLAN_WEIGHT, POSITIVE, PROBABILITY, STEPS, Bars, Existing, Key, Primer,
-                               Voices, default_output)
+from chorale.cli.options import (check_out, force_option, model_option, numbered_outputs, out_option, output_options,
+                                 progress_bar, seed_option, temperature_option, voice_leading_option, write)
+from chorale.cli.types import BARS, COUNT, PLAN_WEIGHT, POSITIVE, PROBABILITY, STEPS, Bars, Existing, Key, Primer, Voices
 
 
 @click.command(short_help="Write a new chorale as MIDI.")
@@ -36,9 +35,7 @@ from chorale.cli.types import (BARS, COUNT, PLAN_WEIGHT, POSITIVE, PROBABILITY, 
 @click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars whose last chord is held, ending a phrase, e.g. 2,4,6 "
               "(default: every second bar). The last chord always ends the piece, held.")
 @click.option("--data", "data_path", help="Dataset for test:N primers (default: the bundled dataset).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.GENERATE_OUT,
-              show_default=True, callback=default_output,
-              help="Output file: .mid, or .csv for the 16th-note grid.")
+@out_option(defaults.GENERATE_OUT)
 @output_options(files=False)
 @force_option
 def generate(model_dir, seed, count, primer, bars, length, temperature, top_k, top_p, greedy, range_guard,
@@ -103,9 +100,7 @@ def render(file, outputs, tempo, program, title, force):
 @click.option("--key", type=Key(), help="The melody's key, e.g. 'D minor' (default: estimated from the melody).")
 @click.option("--fermatas", type=Bars(), metavar="BARS", help="Bars of the melody whose last note is held, ending a phrase, "
               "e.g. 2,4,6 (default: the fermatas a MusicXML melody marks).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=defaults.HARMONIZE_OUT,
-              show_default=True, callback=default_output,
-              help="Output file: .mid, or .csv for the 16th-note grid.")
+@out_option(defaults.HARMONIZE_OUT)
 @output_options(files=False)
 @force_option
 def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature, voice_leading, key, fermatas, out,
@@ -155,8 +150,7 @@ def harmonize_cmd(melody, voice, part, candidates, model_dir, seed, temperature,
 @seed_option
 @temperature_option
 @voice_leading_option
-@click.option("--out", type=click.Path(dir_okay=False, path_type=str), required=True,
-              help="Output file: .mid, or .csv for the 16th-note grid.")
+@out_option()
 @output_options(files=False)
 @force_option
 def regenerate_cmd(file, bars, voices, keep, candidates, model_dir, seed, temperature, voice_leading, out, outputs,
