@@ -568,6 +568,11 @@ async function start() {
   $("#model-info").textContent = `model: ${model.architecture || "?"}${parameters} · chorale ${state.info.version}`;
   $("#model-info").title = model.name;
   document.querySelector("#generate-form [name=bars]").max = limits.bars;
+  const temperature = state.info.defaults && state.info.defaults.temperature;
+  if (temperature !== undefined) { // the API's default (chorale.defaults), not one of the page's own
+    $("#temperature").value = temperature;
+    $("#temperature-out").textContent = Number(temperature).toFixed(2);
+  }
   if (!features.plan) { // a model trained without a plan writes in the key its opening suggests
     for (const field of [$("#key-select"), $("#fermatas-input")]) {
       field.disabled = true;
