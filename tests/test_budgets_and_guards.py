@@ -307,7 +307,11 @@ def test_a_wide_bind_warns():
         warning = child.stderr.readline()
     finally:
         child.terminate()
-        child.communicate(timeout=30)
+        try:
+            child.communicate(timeout=30)
+        except subprocess.TimeoutExpired:  # what is asserted is the warning; stopping is test_studio's
+            child.kill()
+            child.communicate()
     assert first.startswith("chorale studio: http://127.0.0.1:")
     assert warning.startswith("Warning: listening on 0.0.0.0, not only on this computer")
 
